@@ -1,0 +1,163 @@
+"""Shared fixtures: real stores in temporary folders, in-process clients, a live HTTP service."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import workbench as wb
+from workbench.governance.operations import bootstrap
+from workbench.service.local import close_local, connect_local
+from workbench.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_KEY = "test-key-" + "0123456789abcdef"
+
+
+@dataclass
+class Org:
+    """An organisation made for a test: its id, its admin's client and token."""
+
+    id: str
+    name: str
+    admin: wb.Client
+    token: str
+    admin_user_id: str
+
+
+def _new_store(path: Path) -> Org:
+    store = Store.open(path, TEST_KEY, create=True)
+    created = bootstrap(store, "Publisher", "alice")
+    store.close()
+    client = connect_local(path, created.token.secret, key=TEST_KEY)
+    return Org(created.org.id, "Publisher", client, created.token.secret, created.admin.id)
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Iterator[Path]:
+    """A fresh encrypted store folder with one organisation (Publisher, admin alice)."""
+    path = tmp_path / "store"
+    yield path
+    close_local(path)
+
+
+@pytest.fixture
+def publisher(store_dir: Path) -> Org:
+    """The first organisation of the store, with an in-process admin client."""
+    return _new_store(store_dir)
+
+
+@pytest.fixture
+def admin(publisher: Org) -> wb.Client:
+    """An in-process client of Publisher's org admin."""
+    return publisher.admin
+
+
+@pytest.fixture
+def make_org(publisher: Org, store_dir: Path) -> Callable[[str], Org]:
+    """Create another organisation (through the API) and return it with its admin client."""
+
+    def make(name: str, admin_name: str = "admin") -> Org:
+        created = publisher.admin.create_org(name, admin_name)
+        client = connect_local(store_dir, created.token.secret, key=TEST_KEY)
+        return Org(created.org.id, name, client, created.token.secret, created.admin.id)
+
+    return make
+
+
+@pytest.fixture
+def user_client(store_dir: Path) -> Callable[..., tuple[wb.Client, str]]:
+    """Make a user in an org (via its admin client) and return (client, user_id)."""
+
+    def make(org_admin: wb.Client, name: str, org_roles: list[str] | None = None) -> tuple[wb.Client, str]:
+        user = org_admin.create_user(name, org_roles=org_roles or [])
+        token = org_admin.issue_token(user.id)
+        return connect_local(store_dir, token.secret, key=TEST_KEY), user.id
+
+    return make
+
+
+def free_port() -> int:
+    """A free port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http_ok(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200, failing early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+@dataclass
+class LiveService:
+    """A real `workbench serve` on a free loopback port, over its own store."""
+
+    url: str
+    pid: int
+    admin_token: str
+    org_id: str
+    log: Path
+    clients: list[wb.Client]
+
+    def client(self, token: str) -> wb.Client:
+        """An HTTP client of this service, closed when the service fixture ends."""
+        client = wb.connect(self.url, token)
+        self.clients.append(client)
+        return client
+
+
+@pytest.fixture(scope="module")
+def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """Start `workbench serve` as a separate process; stop it by its PID afterwards."""
+    base = tmp_path_factory.mktemp("live")
+    store = base / "store"
+    s = Store.open(store, TEST_KEY, create=True)
+    created = bootstrap(s, "Publisher", "alice")
+    s.close()
+    port = free_port()
+    log_path = base / "serve.log"
+    env = {**os.environ, "WORKBENCH_STORE_KEY": TEST_KEY}
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench.cli", "serve", "--store", str(store), "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_http_ok(f"{url}/api/v1/health", proc)
+        except Exception as exc:
+            raise RuntimeError(log_path.read_text()[-3000:]) from exc
+        service = LiveService(url, proc.pid, created.token.secret, created.org.id, log_path, [])
+        yield service
+    finally:
+        for client in service.clients if "service" in locals() else []:
+            client.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,66 @@
+"""Clean-room permission rules, as data.
+
+The seed products' permission table lives here once. Everything else (defaults for partners,
+the Administrator and Viewer roles, feature gating) is derived from these tables.
+"""
+
+from __future__ import annotations
+
+from workbench.wire.permissions import LABELS, OrgRight, Permission
+
+__all__ = ["LABELS", "OrgRight", "Permission"]
+
+OWNER_ONLY: frozenset[Permission] = frozenset(
+    {Permission.PARTNER_MANAGEMENT, Permission.ADD_DELETE_QUESTIONS}
+)
+INTELLIGENCE: frozenset[Permission] = frozenset(
+    {Permission.INTELLIGENCE_VIEWER, Permission.INTELLIGENCE_CREATOR}
+)
+FLOWS: frozenset[Permission] = frozenset(
+    {Permission.FLOW_BUILDER, Permission.FLOW_RUNS, Permission.VIEW_FLOWS}
+)
+VIEWER_ROLE: frozenset[Permission] = frozenset(
+    {Permission.VIEW_REPORTS, Permission.INTELLIGENCE_VIEWER}
+)
+PARTNER_DEFAULTS: frozenset[Permission] = frozenset(
+    {
+        Permission.MANAGE_ROLES,
+        Permission.MANAGE_DATASETS,
+        Permission.VIEW_REPORTS,
+        Permission.INTELLIGENCE_VIEWER,
+    }
+)
+
+
+def feature_enabled(permissions: frozenset[Permission], *, intelligence: bool, flows: bool) -> frozenset[Permission]:
+    """Drop permissions whose feature is switched off in the room."""
+    out = set(permissions)
+    if not intelligence:
+        out -= INTELLIGENCE
+    if not flows:
+        out -= FLOWS
+    return frozenset(out)
+
+
+def owner_available(*, intelligence: bool, flows: bool) -> frozenset[Permission]:
+    """Everything, for the owner org, within the room's features."""
+    return feature_enabled(frozenset(Permission), intelligence=intelligence, flows=flows)
+
+
+def parse_permissions(values: object) -> frozenset[Permission]:
+    """Permissions from names (enum values or labels), with a clear error for unknown ones."""
+    from workbench.errors import InvalidInput
+
+    if not isinstance(values, (list, tuple, set, frozenset)):
+        raise InvalidInput("permissions must be a list of permission names")
+    by_label = {label.lower(): p for p, label in LABELS.items()}
+    out = set()
+    for v in values:
+        if not isinstance(v, str):
+            raise InvalidInput(f"permission names are strings, got {type(v).__name__}")
+        p = by_label.get(v.lower()) or next((q for q in Permission if q.value == v), None)
+        if p is None:
+            known = ", ".join(q.value for q in Permission)
+            raise InvalidInput(f"unknown permission {v!r}; known: {known}")
+        out.add(p)
+    return frozenset(out)

@@ -1,0 +1,1 @@
+"""The clean room service: the trust boundary. The only code that opens the store."""

@@ -1,0 +1,22 @@
+"""Request dependencies: the store of this app and the authenticated actor."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from workbench.governance import Actor
+from workbench.governance.operations import authenticate
+from workbench.store import Store
+
+
+def get_store(request: Request) -> Store:
+    """The one store this application serves."""
+    return request.app.state.store
+
+
+def current_actor(request: Request) -> Actor:
+    """The user behind the bearer token; every route depends on this."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    secret = token.strip() if scheme.lower() == "bearer" else None
+    return authenticate(request.app.state.store, secret)

@@ -1,0 +1,1 @@
+"""One module of thin routes per domain: parse, call the operation, answer."""

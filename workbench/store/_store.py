@@ -1,0 +1,205 @@
+"""Open the encrypted DuckDB store, migrate it, and hand out transactions.
+
+DuckDB encrypts database files only with its httpfs extension loaded (it brings OpenSSL). The
+extension ships in the ``duckdb-ext-httpfs`` wheel; we load it from there with automatic
+installs off, because nothing may be downloaded at run time. After the file is attached the
+whole instance loses file access and its configuration is locked, so no SQL that runs later,
+question SQL included, can read files, attach databases or undo the lock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from workbench.errors import InvalidInput
+
+KEY_ENV = "WORKBENCH_STORE_KEY"
+KEY_FILE = "store.key"
+DB_FILE = "workbench.duckdb"
+
+
+def _httpfs_path() -> str:
+    import duckdb_ext  # namespace package installed by duckdb-ext-httpfs
+
+    version = duckdb.__version__
+    for base in duckdb_ext.__path__:
+        for found in Path(base, "extensions", f"v{version}").glob("*/httpfs.duckdb_extension"):
+            return str(found)
+    raise RuntimeError(
+        f"the httpfs extension for duckdb {version} is not installed; "
+        "install the duckdb-ext-httpfs package that matches duckdb"
+    )
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal; ATTACH takes no bound parameters, and both values are the operator's."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_key(key: str) -> str:
+    if len(key) < 16 or not re.fullmatch(r"[A-Za-z0-9_+/=.-]+", key):
+        raise InvalidInput(
+            f"the store key must be at least 16 characters of letters, digits or _+/=.-; "
+            f"check {KEY_ENV} or the key file"
+        )
+    return key
+
+
+def create_key_file(store_dir: Path) -> Path:
+    """Write a new random key readable only by its owner; refuse to overwrite one."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    path = store_dir / KEY_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return path
+
+
+def read_key(store_dir: Path) -> str:
+    """The store key: the environment variable wins, else the key file beside the store."""
+    key = os.environ.get(KEY_ENV)
+    if key:
+        return key
+    path = store_dir / KEY_FILE
+    if not path.exists():
+        raise InvalidInput(
+            f"no store key: set {KEY_ENV} or run `workbench init --store {store_dir}` first"
+        )
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InvalidInput(
+            f"the key file {KEY_FILE} is readable by others; run `chmod 600` on it and retry"
+        )
+    return path.read_text().strip()
+
+
+class Store:
+    """The service's only handle on the database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
+        self._con = con
+        self.path = path
+        self._write_lock = threading.RLock()
+
+    @classmethod
+    def open(cls, store_dir: Path, key: str | None = None, *, create: bool = False) -> "Store":
+        """Attach the encrypted file, apply pending migrations, then lock the instance down."""
+        store_dir = Path(store_dir)
+        db_path = store_dir / DB_FILE
+        if not create and not db_path.exists():
+            raise InvalidInput(
+                f"no store in {store_dir}: run `workbench init --store {store_dir}` first"
+            )
+        store_dir.mkdir(parents=True, exist_ok=True)
+        key = _check_key(key if key is not None else read_key(store_dir))
+        con = duckdb.connect(
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
+        )
+        con.execute(f"LOAD '{_httpfs_path()}'")
+        try:
+            con.execute(f"ATTACH {_literal(str(db_path))} AS store (ENCRYPTION_KEY {_literal(key)})")
+        except duckdb.Error as exc:
+            con.close()
+            raise InvalidInput(
+                "cannot open the store: wrong key or damaged file "
+                f"({type(exc).__name__}); check {KEY_ENV} or the key file"
+            ) from None
+        con.execute("USE store")
+        store = cls(con, db_path)
+        store._migrate()
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return store
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor on the store; cursors do not inherit USE, so each one sets it."""
+        cur = self._con.cursor()
+        cur.execute("USE store")
+        return cur
+
+    def _migrate(self) -> None:
+        cur = self.cursor()
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        done = {v for (v,) in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            cur.execute("BEGIN")
+            try:
+                cur.execute(sql)
+                cur.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
+                )
+                cur.execute("COMMIT")
+            except Exception:
+                cur.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction; writes are serialised so they never conflict."""
+        with self._write_lock:
+            cur = self.cursor()
+            cur.execute("BEGIN")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                cur.close()
+                raise
+            cur.execute("COMMIT")
+            cur.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for reads that need no lock (a snapshot per statement)."""
+        cur = self.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def checkpoint(self) -> None:
+        """Flush the write-ahead log into the (encrypted) database file."""
+        with self._write_lock:
+            self._con.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        """Checkpoint and release the file."""
+        with self._write_lock:
+            try:
+                self._con.execute("CHECKPOINT")
+            finally:
+                self._con.close()
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """All migration files, ordered by their number prefix."""
+    found = []
+    for entry in resources.files("workbench.store.migrations").iterdir():
+        name = entry.name
+        if not name.endswith(".sql"):
+            continue
+        number, _, rest = name.partition("_")
+        found.append((int(number), rest.removesuffix(".sql"), entry.read_text()))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if len(numbers) != len(set(numbers)):
+        raise RuntimeError(f"two migrations share a number: {numbers}")
+    return found

@@ -1,0 +1,1 @@
+"""Request and response models shared by the service and the client (no duckdb, no opendp)."""
