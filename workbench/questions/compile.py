@@ -1,0 +1,511 @@
+"""Compile a checked question into DuckDB SQL the engine runs.
+
+The rewrite happens on the sqlglot tree, never on text:
+
+1. dataset macros become the room's provisioned views and field macros their columns (a column
+   with an input k-min reads through a filter keeping only values enough identities share);
+2. each row is tagged with its privacy unit ``__pu`` (the identity), carried through CTEs and
+   derived tables; joins must match identities, so a joined row belongs to one person;
+3. DP mode: each unit keeps at most ``max_groups`` groups and ``max_rows`` rows per group
+   (window functions over ``__pu``), values are clamped to the rule's bounds and sums are taken
+   in fixed-point integers; groups come from the public key list (LEFT JOIN onto the keys so empty
+   groups are released too) or, without one, with a per-key unit count for a threshold release;
+4. exact mode (DP off): plain aggregates plus the per-group unit count for k-min suppression.
+
+Values (parameters, bounds, keys, salts) travel as bound query parameters named ``__*``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from workbench.errors import InvalidInput, RuleViolation
+from workbench.questions.binding import DatasetBinding
+from workbench.questions.checks import check
+from workbench.questions.checks._base import group_keys
+from workbench.questions.checks.allowed_outputs import aggregate_form
+from workbench.questions.params import bind
+from workbench.questions.spec import Question
+from workbench.questions.template import DIALECT, Parsed
+
+Mode = Literal["dp", "exact"]
+#: fixed-point factor for sums and averages (cents), unless that could overflow 64 bits
+FIXED_POINT = 100
+PU = "__pu"
+IDS = "__ids"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputAggregate:
+    """One aggregate output and what the engine did to bound it."""
+
+    #: output column name
+    name: str
+    #: count | count_distinct | sum | avg (privacy kinds; count_distinct = distinct units)
+    kind: str
+    #: clamping bounds (sum/avg)
+    lower: float | None = None
+    upper: float | None = None
+    #: fixed-point factor for sum/avg
+    scale: int = 1
+    #: the exact vectors the query returns for it (an avg has "__sum" and "__count")
+    vectors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compiled:
+    """What the engine runs and how to read its result."""
+
+    #: DuckDB SQL (no user values in it)
+    sql: str
+    #: bound query parameters (user parameters plus engine values)
+    params: dict[str, Any]
+    #: dp | exact
+    mode: Mode
+    #: group key output names, in order
+    keys: tuple[str, ...]
+    #: the public key list (DP with public keys): every key tuple released, in order
+    key_values: tuple[tuple[str, ...], ...] | None
+    #: the aggregates, in output order
+    aggregates: tuple[OutputAggregate, ...]
+    #: every output column in the question's order
+    columns: tuple[str, ...]
+    #: the contribution bounds enforced (DP mode)
+    max_rows: int
+    max_groups: int
+    #: question ORDER BY over key names: (name, descending)
+    order: tuple[tuple[str, bool], ...] = field(default=())
+
+
+def bindings_needed(question: Question) -> tuple[str, ...]:
+    """The dataset macros a room must bind for this question."""
+    return tuple(question.fields)
+
+
+def compile_question(
+    question: Question,
+    bindings: Mapping[str, DatasetBinding],
+    values: Mapping[str, Any] | None = None,
+    *,
+    mode: Mode = "dp",
+) -> Compiled:
+    """Check (strictly) and compile; raises RuleViolation or InvalidInput with the fix."""
+    check(question, bindings, strict=True)
+    if question.kind != "analytical":
+        raise InvalidInput("user-list questions are not compiled to aggregates; run them as "
+                           "audiences")
+    params = {_user_param(k): v for k, v in bind(question.parameters, dict(values or {})).items()}
+    parsed = question.parsed
+    if mode == "dp":
+        _require_identity_joins(parsed, bindings)
+    tree = parsed.tree.copy()  # type: ignore[union-attr]
+    scopes = list(traverse_scope(tree))
+    root = scopes[-1]
+    _rename_placeholders(tree)
+    _rewrite_tables(scopes, bindings)
+    pu = _pu_expression(root, bindings, set())
+
+    select: exp.Select = root.expression  # type: ignore[assignment]
+    keys = group_keys(select)
+    key_names: list[str] = []
+    outputs: list[tuple[str, exp.Expression]] = []
+    for projection in select.expressions:
+        outputs.append((projection.alias_or_name, projection.unalias()))
+    original: exp.Select = parsed.tree  # type: ignore[assignment]
+    original_forms = [aggregate_form(p.unalias()) for p in original.expressions]
+    public = _public_keys(parsed, bindings, group_keys(original)) if mode == "dp" else None
+
+    src_cols: list[exp.Expression] = [exp.alias_(pu, PU)]
+    key_cols: list[str] = []
+    for i, key in enumerate(keys):
+        kname = f"__k{i}"
+        key_cols.append(kname)
+        expr = key.copy()
+        if public is not None:
+            expr = exp.cast(expr, "VARCHAR")
+        src_cols.append(exp.alias_(expr, kname))
+        key_names.append(next(n for n, e in outputs if e == key))
+
+    aggs: list[OutputAggregate] = []
+    agg_sql: list[exp.Expression] = []
+    for (name, expr), first in zip(outputs, original_forms, strict=True):
+        form = aggregate_form(expr)
+        if form is None or first is None:
+            continue
+        if "__" in name:
+            raise InvalidInput(f"output name {name!r} may not contain '__'; rename it")
+        j = len(aggs)
+        vname = f"__v{j}"
+        if form.column is not None:
+            value: exp.Expression = form.column.copy()
+            lower = upper = None
+            if form.kind in ("sum", "avg"):
+                assert first.column is not None
+                lower, upper = _bounds(parsed, first.column, bindings)
+                if mode == "dp":
+                    value = _clamp(value, j, params, lower, upper)
+            src_cols.append(exp.alias_(value, vname))
+        else:
+            lower = upper = None
+        kind, scale, vectors, sql_parts = _aggregate_sql(
+            name, form.kind, form.column is not None, vname, lower, upper, mode, j, params,
+            is_identity=first.column is not None and _is_identity(parsed, first.column, bindings),
+            max_rows=question.max_rows, max_groups=question.max_groups)
+        aggs.append(OutputAggregate(name=name, kind=kind, lower=lower, upper=upper, scale=scale,
+                                    vectors=vectors))
+        agg_sql.extend(sql_parts)
+    agg_sql.append(exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column(PU)])), IDS))
+
+    where = select.args.get("where")
+    pu_not_null = exp.Not(this=exp.Is(this=pu.copy(), expression=exp.Null()))
+    condition = exp.and_(where.this, pu_not_null) if where else pu_not_null
+    src = exp.Select(expressions=src_cols)
+    src.set("from_", select.args.get("from_"))
+    src.set("joins", select.args.get("joins"))
+    src.set("where", exp.Where(this=condition))
+
+    ctes: list[exp.CTE] = list(tree.args["with_"].expressions) if tree.args.get("with_") else []
+    ctes.append(exp.CTE(this=src, alias=exp.TableAlias(this=exp.to_identifier("__src"))))
+    source = "__src"
+    if mode == "dp":
+        bounded = _bounded(key_cols, question, params, needs_rows=_needs_row_bound(aggs))
+        ctes.append(exp.CTE(this=bounded, alias=exp.TableAlias(this=exp.to_identifier("__b"))))
+        source = "__b"
+    agg = exp.Select(expressions=[exp.column(k) for k in key_cols] + agg_sql).from_(source)
+    if mode == "dp":
+        agg = agg.where(exp.and_(
+            exp.LTE(this=exp.column("__gn"), expression=_param("__max_groups")),
+            exp.LTE(this=exp.column("__rn"), expression=_param("__max_rows"))))
+        params["__max_groups"] = question.max_groups
+        params["__max_rows"] = question.max_rows
+    if key_cols:
+        agg = agg.group_by(*[exp.column(k) for k in key_cols])
+    ctes.append(exp.CTE(this=agg, alias=exp.TableAlias(this=exp.to_identifier("__agg"))))
+
+    vector_names = [v for a in aggs for v in a.vectors]
+    if public is not None:
+        final = _onto_public_keys(key_cols, public, vector_names, params)
+    else:
+        final = exp.Select(expressions=[exp.column(k) for k in key_cols] +
+                           [exp.column(v) for v in vector_names] + [exp.column(IDS)]).from_("__agg")
+    final.set("with_", exp.With(expressions=ctes))
+    order = _order(select, outputs, key_names)
+    return Compiled(
+        sql=final.sql(dialect=DIALECT),
+        params=params,
+        mode=mode,
+        keys=tuple(key_names),
+        key_values=tuple(public) if public is not None else None,
+        aggregates=tuple(aggs),
+        columns=tuple(n for n, _ in outputs),
+        max_rows=question.max_rows,
+        max_groups=question.max_groups,
+        order=order,
+    )
+
+
+def _user_param(name: str) -> str:
+    return f"p_{name}"
+
+
+def _param(name: str) -> exp.Placeholder:
+    return exp.Placeholder(this=name)
+
+
+def _rename_placeholders(tree: exp.Expression) -> None:
+    """User placeholders become ``p_<name>`` so they never clash with the engine's ``__*``."""
+    for ph in list(tree.find_all(exp.Placeholder)):
+        ph.set("this", _user_param(ph.name))
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _view_table(view: str, alias: str) -> exp.Table:
+    parts = view.split(".")
+    table = exp.Table(this=_ident(parts[-1]),
+                      db=_ident(parts[-2]) if len(parts) > 1 else None,
+                      catalog=_ident(parts[-3]) if len(parts) > 2 else None)
+    table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    return table
+
+
+def _input_k_min_source(binding: DatasetBinding, alias: str, used: set[str]) -> exp.Expression:
+    """The view, or the view filtered to column values shared by at least input_k_min units."""
+    ident = binding.rules.identity
+    conditions: list[exp.Expression] = []
+    for field_macro in sorted(used):
+        rule = binding.rule(field_macro)
+        column = binding.column(field_macro)
+        if rule is None or column is None or not rule.input_k_min or rule.input_k_min <= 1:
+            continue
+        if ident is None:
+            raise InvalidInput(f"{binding.macro}.{field_macro} has an input k-min but the dataset "
+                               "has no identity column to count")
+        inner = (exp.Select(expressions=[exp.column(_ident(column))])
+                 .from_(_view_table(binding.view, "__kmin"))
+                 .group_by(exp.column(_ident(column)))
+                 .having(exp.GTE(this=exp.Count(this=exp.Distinct(
+                     expressions=[exp.column(_ident(ident))])),
+                     expression=exp.Literal.number(rule.input_k_min))))
+        conditions.append(exp.In(this=exp.column(_ident(column)), query=exp.Subquery(this=inner)))
+    if not conditions:
+        return _view_table(binding.view, alias)
+    body = exp.Select(expressions=[exp.Star()]).from_(_view_table(binding.view, "__base"))
+    body = body.where(exp.and_(*conditions))
+    return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _rewrite_tables(scopes: list[Scope], bindings: Mapping[str, DatasetBinding]) -> None:
+    """Macros to views, field macros to physical columns, in every scope."""
+    for scope in scopes:
+        used: dict[str, set[str]] = {}
+        for col in scope.columns:
+            if isinstance(scope.sources.get(col.table), exp.Table):
+                used.setdefault(col.table, set()).add(col.name)
+        for col in scope.columns:
+            source = scope.sources.get(col.table)
+            if isinstance(source, exp.Table):
+                binding = bindings[source.name]
+                col.set("this", _ident(binding.column(col.name)))  # type: ignore[arg-type]
+        for alias, source in list(scope.sources.items()):
+            if isinstance(source, exp.Table) and source.name in bindings \
+                    and alias not in scope.cte_sources:
+                binding = bindings[source.name]
+                source.replace(_input_k_min_source(binding, alias, used.get(alias, set())))
+
+
+def _pu_expression(scope: Scope, bindings: Mapping[str, DatasetBinding],
+                   done: set[int]) -> exp.Expression:
+    """The privacy-unit expression of a scope, adding ``__pu`` to inner CTEs as needed."""
+    select = scope.expression
+    assert isinstance(select, exp.Select)
+    aliases = [select.args["from_"].this.alias_or_name] if select.args.get("from_") else []
+    aliases += [j.this.alias_or_name for j in select.args.get("joins") or []]
+    parts: list[exp.Expression] = []
+    for alias in aliases:
+        src = scope.sources.get(alias)
+        if isinstance(src, Scope):
+            inner = src.expression
+            if id(inner) not in done:
+                done.add(id(inner))
+                inner_pu = _pu_expression(src, bindings, done)
+                inner.append("expressions", exp.alias_(inner_pu, PU))
+            parts.append(exp.column(PU, table=alias))
+        elif isinstance(src, exp.Table):
+            binding = bindings[src.name]
+            ident = binding.rules.identity
+            if ident is None:
+                raise RuleViolation(
+                    f"the dataset {binding.macro} has no identity column, so contributions "
+                    "cannot be bounded",
+                    violations=[{"rule": "privacy_unit", "dataset": binding.macro, "column": None,
+                                 "message": (
+                                     f"{binding.macro} has no identity column (privacy unit); its "
+                                     "data manager must mark one before DP questions can use "
+                                     "it")}])
+            parts.append(exp.column(_ident(ident), table=alias))
+    if not parts:
+        raise InvalidInput("the question reads no dataset")
+    return parts[0] if len(parts) == 1 else exp.func("COALESCE", *parts)
+
+
+def _require_identity_joins(parsed: Parsed, bindings: Mapping[str, DatasetBinding]) -> None:
+    """In DP mode every join must match identities, so a joined row has one privacy unit."""
+    problems: list[dict[str, Any]] = []
+    for scope in parsed.scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        for join in select.args.get("joins") or []:
+            on = join.args.get("on")
+            terms = on.flatten() if isinstance(on, exp.And) else [on] if on is not None else []
+            ok = False
+            for term in terms:
+                if isinstance(term, exp.EQ) and all(
+                        _all_identity(parsed, side, bindings) for side in (term.left, term.right)):
+                    ok = True
+            if not ok:
+                target = join.this.name if isinstance(join.this, exp.Table) else \
+                    join.this.alias_or_name
+                problems.append({"rule": "join_on_identity", "dataset": target, "column": None,
+                                 "message": (
+                    f"the join with {target} does not match identities; with differential "
+                    "privacy on, join on the identity columns (for example ON p.email = a.email) "
+                    "so each joined row belongs to one person")})
+    if problems:
+        raise RuleViolation(f"the question breaks {len(problems)} analysis rule(s): " +
+                            "; ".join(p["message"] for p in problems), violations=problems)
+
+
+def _all_identity(parsed: Parsed, node: exp.Expression,
+                  bindings: Mapping[str, DatasetBinding]) -> bool:
+    if not isinstance(node, exp.Column):
+        return False
+    refs = parsed.sources_of(node)
+    return bool(refs) and all(
+        r.dataset in bindings and bindings[r.dataset].is_identity(r.field) for r in refs)
+
+
+def _is_identity(parsed: Parsed, col: exp.Column, bindings: Mapping[str, DatasetBinding]) -> bool:
+    return _all_identity(parsed, col, bindings)
+
+
+def _bounds(parsed: Parsed, col: exp.Column,
+            bindings: Mapping[str, DatasetBinding]) -> tuple[float, float]:
+    """The widest clamping bounds of the dataset fields an aggregated column reads."""
+    refs = parsed.sources_of(col)
+    lowers, uppers = [], []
+    for ref in refs:
+        rule = bindings[ref.dataset].rule(ref.field)
+        if rule is None or rule.lower is None or rule.upper is None:
+            raise RuleViolation(
+                f"{ref.dataset}.{ref.field} has no clamping bounds",
+                violations=[{"rule": "allowed_outputs", "dataset": ref.dataset,
+                             "column": ref.field, "message": (
+                                 f"{ref.dataset}.{ref.field} has no clamping bounds; its rule "
+                                 "needs lower and upper before it can be summed")}])
+        lowers.append(rule.lower)
+        uppers.append(rule.upper)
+    if not lowers:
+        raise InvalidInput(f"cannot tell which dataset column {col.sql()} reads")
+    return float(min(lowers)), float(max(uppers))
+
+
+def _clamp(value: exp.Expression, j: int, params: dict[str, Any], lower: float,
+           upper: float) -> exp.Expression:
+    params[f"__lo{j}"] = lower
+    params[f"__hi{j}"] = upper
+    as_double = exp.cast(value, "DOUBLE")
+    return exp.func("LEAST", exp.func("GREATEST", as_double, _param(f"__lo{j}")),
+                    _param(f"__hi{j}"))
+
+
+def fixed_point_scale(lower: float, upper: float, max_rows: int, max_groups: int) -> int:
+    """Cents, unless one unit's contribution in cents would come near 64-bit limits."""
+    largest = max(abs(lower), abs(upper))
+    return FIXED_POINT if largest * FIXED_POINT * max_rows * max_groups < 2**40 else 1
+
+
+def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: float | None,
+                   upper: float | None, mode: Mode, j: int, params: dict[str, Any], *,
+                   is_identity: bool, max_rows: int, max_groups: int,
+                   ) -> tuple[str, int, tuple[str, ...], list[exp.Expression]]:
+    col = exp.column(vname)
+    if kind == "count":
+        expr = exp.Count(this=col if has_column else exp.Star())
+        return "count", 1, (name,), [exp.alias_(expr, name)]
+    if kind == "count_distinct":
+        expr = exp.Count(this=exp.Distinct(expressions=[col]))
+        # distinct identities move by one per group; distinct other values by up to max_rows
+        return ("count_distinct" if is_identity else "count"), 1, (name,), [exp.alias_(expr, name)]
+    assert lower is not None and upper is not None
+    if mode == "exact":
+        if kind == "sum":
+            return "sum", 1, (name,), [exp.alias_(exp.Sum(this=col), name)]
+        return "avg", 1, (name,), [exp.alias_(exp.Avg(this=col), name)]
+    scale = fixed_point_scale(lower, upper, max_rows, max_groups)
+    params[f"__scale{j}"] = scale
+    fixed = exp.cast(exp.func("ROUND", exp.Mul(this=col, expression=_param(f"__scale{j}"))),
+                     "BIGINT")
+    total = exp.cast(exp.func("COALESCE", exp.Sum(this=fixed), exp.Literal.number(0)), "BIGINT")
+    if kind == "sum":
+        return "sum", scale, (name,), [exp.alias_(total, name)]
+    return "avg", scale, (f"{name}__sum", f"{name}__count"), [
+        exp.alias_(total, f"{name}__sum"), exp.alias_(exp.Count(this=col), f"{name}__count")]
+
+
+def _needs_row_bound(aggs: list[OutputAggregate]) -> bool:
+    return any(a.kind != "count_distinct" for a in aggs)
+
+
+def _bounded(key_cols: list[str], question: Question, params: dict[str, Any], *,
+             needs_rows: bool) -> exp.Select:
+    """Rank each unit's groups (random per run) and its rows within a group."""
+    params["__salt"] = secrets.randbits(62)
+    keys = [exp.column(k) for k in key_cols]
+    group_order = exp.Order(expressions=[
+        exp.Ordered(this=exp.func("HASH", exp.column(PU), *keys, _param("__salt")))] +
+        [exp.Ordered(this=k.copy()) for k in keys])
+    gn = exp.Window(this=exp.DenseRank(), partition_by=[exp.column(PU)], order=group_order)
+    if needs_rows:
+        rn: exp.Expression = exp.Window(
+            this=exp.RowNumber(), partition_by=[exp.column(PU)] + [k.copy() for k in keys],
+            order=exp.Order(expressions=[exp.Ordered(this=exp.func("RANDOM"))]))
+    else:
+        rn = exp.Literal.number(1)
+    return exp.Select(expressions=[exp.Star(), exp.alias_(gn, "__gn"), exp.alias_(rn, "__rn")]
+                      ).from_("__src")
+
+
+def _public_keys(parsed: Parsed, bindings: Mapping[str, DatasetBinding],
+                 keys: list[exp.Expression]) -> list[tuple[str, ...]] | None:
+    """The cross product of the group columns' public value lists, or None when any lacks one."""
+    lists: list[tuple[str, ...]] = []
+    for key in keys:
+        if not isinstance(key, exp.Column):
+            return None
+        refs = parsed.sources_of(key)
+        if len(refs) != 1:
+            return None
+        ref = next(iter(refs))
+        rule = bindings[ref.dataset].rule(ref.field)
+        if rule is None or rule.public_values is None:
+            return None
+        lists.append(tuple(str(v) for v in rule.public_values))
+    out: list[tuple[str, ...]] = [()]
+    for values in lists:
+        out = [prefix + (v,) for prefix in out for v in values]
+    return out
+
+
+def _onto_public_keys(key_cols: list[str], public: list[tuple[str, ...]], vectors: list[str],
+                      params: dict[str, Any]) -> exp.Select:
+    """LEFT JOIN the aggregates onto the public key list: every key released, data or not."""
+    key_sources: list[exp.Expression] = []
+    for i, k in enumerate(key_cols):
+        params[f"__keys{i}"] = sorted({row[i] for row in public})
+        key_sources.append(exp.Subquery(
+            this=exp.Select(expressions=[exp.alias_(exp.Unnest(expressions=[_param(
+                f"__keys{i}")]), k)]),
+            alias=exp.TableAlias(this=exp.to_identifier(f"__kl{i}"))))
+    keys_sel = exp.Select(expressions=[exp.column(k, table=f"__kl{i}")
+                                       for i, k in enumerate(key_cols)])
+    if key_sources:
+        keys_sel = keys_sel.from_(key_sources[0])
+        for extra in key_sources[1:]:
+            keys_sel = keys_sel.join(extra, join_type="CROSS")
+    on = exp.and_(*[exp.EQ(this=exp.column(k, table="__keys"), expression=exp.column(
+        k, table="__agg")) for k in key_cols]) if key_cols else exp.true()
+    cols: list[exp.Expression] = [exp.column(k, table="__keys") for k in key_cols]
+    cols += [exp.alias_(exp.func("COALESCE", exp.column(v, table="__agg"),
+                                 exp.Literal.number(0)), v) for v in vectors]
+    cols.append(exp.alias_(exp.func("COALESCE", exp.column(IDS, table="__agg"),
+                                    exp.Literal.number(0)), IDS))
+    final = exp.Select(expressions=cols).from_(exp.Subquery(
+        this=keys_sel, alias=exp.TableAlias(this=exp.to_identifier("__keys"))))
+    return final.join(exp.Table(this=exp.to_identifier("__agg")), on=on, join_type="LEFT")
+
+
+def _order(select: exp.Select, outputs: list[tuple[str, exp.Expression]],
+           key_names: list[str]) -> tuple[tuple[str, bool], ...]:
+    order = select.args.get("order")
+    if not order:
+        return ()
+    out: list[tuple[str, bool]] = []
+    for ordered in order.expressions:
+        expr = ordered.this
+        name = None
+        for n, e in outputs:
+            if e == expr or (isinstance(expr, exp.Column) and not expr.table and expr.name == n):
+                name = n
+        if name in key_names:
+            out.append((name, bool(ordered.args.get("desc"))))
+    return tuple(out)
