@@ -1,0 +1,187 @@
+"""Privacy-budget arithmetic: exact numbers, conservative display.
+
+Pure functions over ledger entries; storing the entries (and doing check + reserve in one store
+transaction) is the caller's job. Every figure is a ``Fraction`` so no rounding ever lets spending
+creep past the budget; figures shown to people are rounded in the safe direction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+from fractions import Fraction
+from typing import Literal
+
+from workbench.errors import BudgetExceeded, InvalidInput
+
+State = Literal["reserved", "committed", "released"]
+STATES: tuple[State, ...] = ("reserved", "committed", "released")
+FIX = "ask the room owner to raise the budget, or plan with a smaller"
+
+
+def to_fraction(x: object, *, name: str = "value") -> Fraction:
+    """Exactly parse a non-negative, finite amount of budget.
+
+    Strings and Decimals are read as written ("0.1" is 1/10, "1/3" and "1e-6" work). A float is
+    read as its shortest decimal form, i.e. what was typed: 0.1 is 1/10, not the binary
+    0.1000000000000000055...
+    """
+    if isinstance(x, bool):
+        raise InvalidInput(f"{name} must be a number, got {x!r}")
+    try:
+        if isinstance(x, Fraction):
+            value = x
+        elif isinstance(x, int):
+            value = Fraction(x)
+        elif isinstance(x, float):
+            if not math.isfinite(x):
+                raise InvalidInput(f"{name} must be finite, got {x!r}")
+            value = Fraction(repr(x))
+        elif isinstance(x, Decimal):
+            if not x.is_finite():
+                raise InvalidInput(f"{name} must be finite, got {x!r}")
+            value = Fraction(x)
+        elif isinstance(x, str):
+            text = x.strip()
+            if text.lower().lstrip("+-") in {"nan", "inf", "infinity", "snan"}:
+                raise InvalidInput(f"{name} must be finite, got {x!r}")
+            value = Fraction(text)
+        else:
+            raise InvalidInput(f"{name} must be a number or numeric string, got {type(x).__name__}")
+    except (ValueError, ZeroDivisionError) as exc:
+        if isinstance(exc, InvalidInput):
+            raise
+        raise InvalidInput(f"{name} must be a number such as 0.5 or 1/3, got {x!r}") from None
+    if value < 0:
+        raise InvalidInput(f"{name} must not be negative, got {x!r}")
+    return value
+
+
+def display(x: Fraction, *, up: bool, digits: int = 6) -> str:
+    """``x`` to ``digits`` significant figures, rounded up (``up``) or down, never the other way."""
+    if x == 0:
+        return "0"
+    ctx = Context(prec=digits, rounding=ROUND_CEILING if up else ROUND_FLOOR)
+    value = ctx.divide(Decimal(x.numerator), Decimal(x.denominator))
+    return format(value.normalize(ctx), "f") if value.adjusted() > -7 else format(value.normalize(ctx), "e")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    """An amount of (epsilon, delta) privacy budget, exact."""
+
+    #: pure-DP part
+    epsilon: Fraction
+    #: probability of failure part
+    delta: Fraction = Fraction(0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", to_fraction(self.epsilon, name="epsilon"))
+        object.__setattr__(self, "delta", to_fraction(self.delta, name="delta"))
+        if self.delta > 1:
+            raise InvalidInput(f"delta is a probability and must be at most 1, got {self.delta}")
+
+    def __add__(self, other: Budget) -> Budget:
+        return Budget(epsilon=self.epsilon + other.epsilon, delta=self.delta + other.delta)
+
+    def covers(self, other: Budget) -> bool:
+        """True when this budget is at least ``other`` in both epsilon and delta."""
+        return other.epsilon <= self.epsilon and other.delta <= self.delta
+
+    def describe(self, *, up: bool) -> str:
+        """Human text, rounded up (amounts spent) or down (amounts left)."""
+        return f"epsilon {display(self.epsilon, up=up)}, delta {display(self.delta, up=up)}"
+
+
+ZERO = Budget(epsilon=Fraction(0), delta=Fraction(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerEntry:
+    """One event of one charge in the append-only budget ledger.
+
+    A charge (one run) is ``reserved`` before the mechanism runs, then ``committed`` once the
+    result is released, or ``released`` (refunded) if the run failed. Entries may be the full
+    event log or just each charge's latest state: both give the same figures. A release that
+    comes after a commit refunds nothing.
+    """
+
+    #: identifies the charge (e.g. the run id); events of one charge share it
+    charge_id: str
+    #: what happened to the charge
+    state: State
+    #: the amount reserved or committed
+    epsilon: Fraction
+    delta: Fraction = Fraction(0)
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise InvalidInput(f"unknown ledger state {self.state!r}; use one of {STATES}")
+        if not self.charge_id:
+            raise InvalidInput("a ledger entry needs a charge_id")
+        object.__setattr__(self, "epsilon", to_fraction(self.epsilon, name="epsilon"))
+        object.__setattr__(self, "delta", to_fraction(self.delta, name="delta"))
+
+    @property
+    def budget(self) -> Budget:
+        return Budget(epsilon=self.epsilon, delta=self.delta)
+
+
+def spent(entries: Iterable[LedgerEntry]) -> Budget:
+    """Budget held by the ledger: committed charges, plus reservations not (yet) released.
+
+    A committed charge stays spent whatever comes after it: a release cannot refund noise that
+    was already shown. If a charge has several entries of one kind, the largest counts.
+    """
+    reserved: dict[str, Budget] = {}
+    committed: dict[str, Budget] = {}
+    released: set[str] = set()
+    for entry in entries:
+        if entry.state == "committed":
+            held = committed.get(entry.charge_id, ZERO)
+            committed[entry.charge_id] = _max(held, entry.budget)
+        elif entry.state == "reserved":
+            reserved[entry.charge_id] = _max(reserved.get(entry.charge_id, ZERO), entry.budget)
+        else:
+            released.add(entry.charge_id)
+    total = ZERO
+    for charge_id in reserved.keys() | committed.keys():
+        if charge_id in committed:
+            total += committed[charge_id]
+        elif charge_id not in released:
+            total += reserved[charge_id]
+    return total
+
+
+def _max(a: Budget, b: Budget) -> Budget:
+    return Budget(epsilon=max(a.epsilon, b.epsilon), delta=max(a.delta, b.delta))
+
+
+def remaining(total: Budget, entries: Iterable[LedgerEntry]) -> Budget:
+    """What is left of ``total`` after reserved and committed charges (never below zero)."""
+    used = spent(entries)
+    return Budget(
+        epsilon=max(total.epsilon - used.epsilon, Fraction(0)),
+        delta=max(total.delta - used.delta, Fraction(0)),
+    )
+
+
+def check_spend(total: Budget, entries: Iterable[LedgerEntry], request: Budget) -> None:
+    """Refuse a charge that does not fit in what is left, with the figures and the fix.
+
+    Figures are conservative for display: the request is rounded up, what is left rounded down.
+    """
+    left = remaining(total, entries)
+    if left.covers(request):
+        return
+    too_much = "epsilon" if request.epsilon > left.epsilon else "delta"
+    requested = request.describe(up=True)
+    remains = left.describe(up=False)
+    raise BudgetExceeded(
+        f"not enough privacy budget: this needs {requested} but only {remains} is left; "
+        f"{FIX} {too_much}.",
+        requested=requested,
+        remaining=remains,
+    )
