@@ -1,0 +1,10 @@
+"""ipywidgets consoles of the clean room, built only on ``workbench.client``.
+
+- :class:`OwnerConsole`, :class:`PartnerConsole`, :class:`AuditViewer`: governance
+- :func:`signed_in`: wraps a console in a sign-in form unless a token is configured
+"""
+
+from widgets.app import signed_in
+from widgets.governance import AuditViewer, MembersPanel, OwnerConsole, PartnerConsole, RolesPanel
+
+__all__ = ["AuditViewer", "MembersPanel", "OwnerConsole", "PartnerConsole", "RolesPanel", "signed_in"]

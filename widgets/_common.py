@@ -1,0 +1,149 @@
+"""Pieces every console shares: escaping, readable errors, a status line, HTML tables.
+
+Widgets talk to the service only through ``workbench.client``; what a user may do is asked of
+the service (``Room.abilities``, ``client.check``), never decided here.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import ipywidgets as W
+
+from workbench.errors import BudgetExceeded, RuleViolation, WorkbenchError
+from workbench.wire.permissions import LABELS, Permission
+
+log = logging.getLogger("widgets")
+T = TypeVar("T")
+
+
+def esc(value: object) -> str:
+    """HTML-escape anything shown inside an HTML widget (names come from other users)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def permission_label(value: str) -> str:
+    """The person-readable name of a permission value."""
+    try:
+        return LABELS[Permission(value)]
+    except ValueError:
+        return value
+
+
+def error_text(exc: BaseException) -> str:
+    """A message a person can act on; never a traceback."""
+    if isinstance(exc, RuleViolation):
+        parts = [exc.message]
+        for v in exc.violations:
+            where = ", ".join(str(v[k]) for k in ("rule", "dataset", "column") if v.get(k))
+            parts.append(f"{where}: {v.get('message', '')}" if where else str(v.get("message", v)))
+        return "\n".join(parts)
+    if isinstance(exc, BudgetExceeded):
+        return f"{exc.message} (requested {exc.requested}, remaining {exc.remaining})"
+    if isinstance(exc, WorkbenchError):
+        return exc.message
+    return f"unexpected error ({type(exc).__name__}): {exc}"
+
+
+class Status(W.HTML):
+    """One line of feedback under a form: what happened, or what went wrong and why."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_class("wb-status")
+
+    def ok(self, text: str) -> None:
+        """Show a success message."""
+        self.value = f'<span class="wb-ok" style="color:#1b6e20">{esc(text)}</span>'
+
+    def info(self, text: str) -> None:
+        """Show a neutral note."""
+        self.value = f'<span class="wb-info" style="color:#444">{esc(text)}</span>'
+
+    def error(self, exc: BaseException | str) -> None:
+        """Show an error as text; multi-line messages keep their lines."""
+        text = exc if isinstance(exc, str) else error_text(exc)
+        lines = "<br>".join(esc(line) for line in text.splitlines())
+        self.value = f'<span class="wb-error" style="color:#b00020">{lines}</span>'
+
+    def clear(self) -> None:
+        """Remove the message."""
+        self.value = ""
+
+    @property
+    def text(self) -> str:
+        """The message without markup (what tests and screen readers care about)."""
+        return html.unescape(_strip_tags(self.value))
+
+
+def _strip_tags(markup: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", markup.replace("<br>", "\n"))
+
+
+def guarded(status: Status, fn: Callable[[], T], success: str | None = None) -> T | None:
+    """Run one service call; show its error in ``status`` instead of raising into the page."""
+    try:
+        out = fn()
+    except WorkbenchError as exc:
+        status.error(exc)
+        return None
+    except Exception as exc:  # a bug must still not show a traceback to the user
+        log.exception("widget action failed")
+        status.error(exc)
+        return None
+    if success:
+        status.ok(success)
+    return out
+
+
+def table_html(columns: Sequence[str], rows: Iterable[Sequence[Any]], css_class: str = "wb-table",
+               empty: str = "nothing yet") -> str:
+    """An escaped HTML table; ``empty`` is shown when there are no rows."""
+    rows = list(rows)
+    if not rows:
+        return f'<p class="{esc(css_class)}-empty" style="color:#666"><i>{esc(empty)}</i></p>'
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='padding:2px 8px'>{esc(v)}</td>" for v in row) + "</tr>" for row in rows
+    )
+    return (f'<table class="{esc(css_class)}" style="border-collapse:collapse">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def heading(text: str, level: int = 3) -> W.HTML:
+    """A section title."""
+    return W.HTML(f"<h{level} style='margin:8px 0 4px'>{esc(text)}</h{level}>")
+
+
+def show(widget: W.Widget, visible: bool) -> None:
+    """Show or hide a widget without removing it from the tree."""
+    widget.layout.display = None if visible else "none"
+
+
+def is_shown(widget: W.Widget) -> bool:
+    """Whether :func:`show` left the widget visible."""
+    return widget.layout.display != "none"
+
+
+def button(description: str, style: str = "", **kwargs: Any) -> W.Button:
+    """A button with our defaults."""
+    return W.Button(description=description, button_style=style,
+                    layout=W.Layout(width="auto"), **kwargs)
+
+
+def permission_boxes(values: Sequence[str]) -> dict[str, W.Checkbox]:
+    """One checkbox per permission, labelled for people."""
+    return {v: W.Checkbox(value=False, description=permission_label(v), indent=False,
+                          layout=W.Layout(width="auto")) for v in values}
+
+
+def set_options(dropdown: W.Dropdown, options: Sequence[tuple[str, Any]], keep: Any = None) -> None:
+    """Replace a dropdown's (label, value) options; keep ``keep`` if still there, else pick the first."""
+    dropdown.options = list(options)
+    values = [v for _, v in options]
+    dropdown.value = keep if keep in values else (values[0] if values else None)

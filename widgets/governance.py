@@ -1,0 +1,495 @@
+"""Owner console, partner console and audit viewer: governance through the client only.
+
+Every control that changes something is shown only when the service says the signed-in user may
+use it (``Room.abilities``); the service still decides each call and its refusals are shown as
+messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+import traitlets as T
+
+from workbench.client import Client
+from workbench.wire import governance as w
+from widgets._common import (
+    Status,
+    button,
+    esc,
+    guarded,
+    heading,
+    permission_boxes,
+    permission_label,
+    set_options,
+    show,
+    table_html,
+)
+
+
+def _room_summary(room: w.Room) -> str:
+    end = room.end_date.isoformat() if room.end_date else "open-ended"
+    dp = "on" if room.dp_enabled else "<b>off</b>"
+    features = ", ".join(n for n, on in (("Intelligence", room.intelligence), ("Flows", room.flows)) if on) or "none"
+    return (
+        f'<div class="wb-room-summary"><b>{esc(room.name)}</b> '
+        f'<span class="wb-room-status">({esc(room.status)})</span>, owned by {esc(room.owner_org_name)}<br>'
+        f"{esc(room.start_date.isoformat())} to {esc(end)} &middot; crowd size k-min {room.k_min} &middot; "
+        f"differential privacy {dp} &middot; budget &epsilon; {esc(room.epsilon_budget)}, "
+        f"&delta; {esc(room.delta_budget)} per party &middot; features: {esc(features)}</div>"
+    )
+
+
+class _RoomBound(W.VBox):
+    """A console section that follows one room; ``value`` is that room's id (or None)."""
+
+    value = T.Unicode(None, allow_none=True)
+
+    def on_value(self, callback: Callable[[str | None], None]) -> None:
+        """Call ``callback(room_id)`` whenever the selected room changes."""
+        self.observe(lambda change: callback(change["new"]), names="value")
+
+
+class RolesPanel(W.VBox):
+    """The signed-in user's org's roles in a room: list, create, edit, delete."""
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        self.client = client
+        self.room: w.Room | None = None
+        self.roles: list[w.Role] = []
+        self.status = Status()
+        self.table = W.HTML()
+        self.new_name = W.Text(placeholder="role name", description="New role")
+        self.new_boxes: dict[str, W.Checkbox] = {}
+        self.new_perms = W.VBox()
+        self.create = button("Create role", "primary")
+        self.create.on_click(lambda _: self._create())
+        self.edit_pick = W.Dropdown(description="Edit role", options=[])
+        self.edit_boxes: dict[str, W.Checkbox] = {}
+        self.edit_perms = W.VBox()
+        self.save = button("Save role")
+        self.save.on_click(lambda _: self._save())
+        self.delete = button("Delete role", "danger")
+        self.delete.on_click(lambda _: self._delete())
+        self.edit_pick.observe(lambda _: self._fill_edit(), names="value")
+        self.manage = W.VBox([
+            W.HBox([self.new_name, self.create]), self.new_perms,
+            W.HBox([self.edit_pick, self.save, self.delete]), self.edit_perms,
+        ])
+        super().__init__([heading("Roles", 4), self.table, self.manage, self.status], **kwargs)
+        show(self.manage, False)
+
+    def load(self, room: w.Room | None) -> None:
+        """Show the roles of ``room`` and the controls its abilities allow."""
+        self.room = room
+        if room is None:
+            self.roles = []
+            self.table.value = ""
+            show(self.manage, False)
+            return
+        self.roles = guarded(self.status, lambda: self.client.roles(room.id)) or []
+        self.table.value = table_html(
+            ["role", "kind", "permissions"],
+            [(r.name, r.kind, ", ".join(permission_label(p) for p in r.permissions) or "none")
+             for r in self.roles], css_class="wb-roles")
+        can = room.abilities.get("role.manage", False)
+        show(self.manage, can)
+        if can:
+            self.new_boxes = permission_boxes(room.available_permissions)
+            self.new_perms.children = list(self.new_boxes.values())
+            self.edit_boxes = permission_boxes(room.available_permissions)
+            self.edit_perms.children = list(self.edit_boxes.values())
+            set_options(self.edit_pick, [(r.name, r.id) for r in self.roles if r.editable], self.edit_pick.value)
+            self._fill_edit()
+
+    def _fill_edit(self) -> None:
+        role = next((r for r in self.roles if r.id == self.edit_pick.value), None)
+        for perm, box in self.edit_boxes.items():
+            box.value = role is not None and perm in role.permissions
+
+    def _create(self) -> None:
+        room = self.room
+        perms = [p for p, box in self.new_boxes.items() if box.value]
+        name = self.new_name.value
+        if guarded(self.status, lambda: self.client.create_role(room.id, name, perms),
+                   f"role {name!r} created") is not None:
+            self.new_name.value = ""
+            self._reload()
+
+    def _save(self) -> None:
+        room, role_id = self.room, self.edit_pick.value
+        if role_id is None:
+            self.status.error("pick a role to edit first")
+            return
+        perms = [p for p, box in self.edit_boxes.items() if box.value]
+        if guarded(self.status, lambda: self.client.update_role(room.id, role_id, permissions=perms),
+                   "role saved") is not None:
+            self._reload()
+
+    def _delete(self) -> None:
+        room, role_id = self.room, self.edit_pick.value
+        if role_id is None:
+            self.status.error("pick a role to delete first")
+            return
+        ok = guarded(self.status, lambda: self.client.delete_role(room.id, role_id) or True, "role deleted")
+        if ok:
+            self._reload()
+
+    def _reload(self) -> None:
+        message = self.status.value
+        self.load(self.room)
+        self.status.value = message
+
+
+class MembersPanel(W.VBox):
+    """The signed-in user's org's users in a room and their roles."""
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        self.client = client
+        self.room: w.Room | None = None
+        self.status = Status()
+        self.table = W.HTML()
+        self.user = W.Dropdown(description="User", options=[])
+        self.role = W.Dropdown(description="Role", options=[])
+        self.add = button("Add / change role", "primary")
+        self.add.on_click(lambda _: self._add())
+        self.remove = button("Remove from room", "danger")
+        self.remove.on_click(lambda _: self._remove())
+        self.manage = W.HBox([self.user, self.role, self.add, self.remove])
+        super().__init__([heading("Users in this room", 4), self.table, self.manage, self.status], **kwargs)
+        show(self.manage, False)
+
+    def load(self, room: w.Room | None) -> None:
+        """Show ``room``'s members of the user's org, and the form when allowed."""
+        self.room = room
+        if room is None:
+            self.table.value = ""
+            show(self.manage, False)
+            return
+        members = guarded(self.status, lambda: self.client.members(room.id)) or []
+        self.table.value = table_html(["user", "role"], [(m.user_name, m.role_name) for m in members],
+                                      css_class="wb-members")
+        can = room.abilities.get("member.manage", False)
+        show(self.manage, can)
+        if can:
+            users = guarded(self.status, self.client.users) or []
+            roles = guarded(self.status, lambda: self.client.roles(room.id)) or []
+            set_options(self.user, [(u.name, u.id) for u in users], self.user.value)
+            set_options(self.role, [(r.name, r.id) for r in roles], self.role.value)
+
+    def _add(self) -> None:
+        room, user_id, role_id = self.room, self.user.value, self.role.value
+        if user_id is None or role_id is None:
+            self.status.error("pick a user and a role")
+            return
+        member = guarded(self.status, lambda: self.client.add_member(room.id, user_id, role_id))
+        if member is not None:
+            self.load(room)
+            self.status.ok(f"{member.user_name} now has the role {member.role_name}")
+
+    def _remove(self) -> None:
+        room, user_id = self.room, self.user.value
+        if user_id is None:
+            self.status.error("pick a user")
+            return
+        if guarded(self.status, lambda: self.client.remove_member(room.id, user_id) or True):
+            self.load(room)
+            self.status.ok("user removed from the room")
+
+
+class OwnerConsole(_RoomBound):
+    """For clean-room owners: create rooms, invite partners, set what they may use, roles, users."""
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        self.client = client
+        self.room: w.Room | None = None
+        self.status = Status()
+        me = guarded(self.status, client.whoami)
+        who = f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b>" if me else ""
+        self.org_id = me.org.id if me else None
+
+        # create a room
+        today = dt.date.today()
+        self.new_name = W.Text(description="Name", placeholder="e.g. Q3 campaign measurement")
+        self.new_start = W.DatePicker(description="Start", value=today)
+        self.new_end = W.DatePicker(description="End", value=today + dt.timedelta(days=90))
+        self.new_kmin = W.BoundedIntText(description="k-min", value=20, min=1, max=1_000_000)
+        self.new_dp = W.Checkbox(description="Differential privacy", value=True)
+        self.new_eps = W.Text(description="ε budget", value="10")
+        self.new_delta = W.Text(description="δ budget", value="0.000001")
+        self.new_intel = W.Checkbox(description="Intelligence dashboards", value=True)
+        self.new_flows = W.Checkbox(description="Flows", value=False)
+        self.create = button("Create room", "primary")
+        self.create.on_click(lambda _: self._create())
+        create_box = W.Accordion(children=[W.VBox([
+            self.new_name, W.HBox([self.new_start, self.new_end]), W.HBox([self.new_kmin, self.new_dp]),
+            W.HBox([self.new_eps, self.new_delta]), W.HBox([self.new_intel, self.new_flows]), self.create,
+        ])], titles=("Create a clean room",))
+
+        # pick a room
+        self.pick = W.Dropdown(description="Room", options=[])
+        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+        self.refresh = button("Refresh")
+        self.refresh.on_click(lambda _: self.reload())
+        self.summary = W.HTML()
+
+        # settings: the end date
+        self.end_date = W.DatePicker(description="End date")
+        self.set_end = button("Set end date")
+        self.set_end.on_click(lambda _: self._set_end())
+        self.settings = W.HBox([self.end_date, self.set_end])
+
+        # partners
+        self.partners = W.HTML()
+        self.invite_org = W.Text(description="Org id", placeholder="the partner organisation's id")
+        self.invite = button("Invite partner", "primary")
+        self.invite.on_click(lambda _: self._invite())
+        self.invite_box = W.HBox([self.invite_org, self.invite])
+        self.partner_pick = W.Dropdown(description="Partner", options=[])
+        self.partner_pick.observe(lambda _: self._fill_partner(), names="value")
+        self.partner_boxes: dict[str, W.Checkbox] = {}
+        self.partner_perms = W.VBox()
+        self.save_partner = button("Save partner permissions")
+        self.save_partner.on_click(lambda _: self._save_partner())
+        self.remove_partner = button("Remove partner", "danger")
+        self.remove_partner.on_click(lambda _: self._remove_partner())
+        self.partner_box = W.VBox([W.HBox([self.partner_pick, self.save_partner, self.remove_partner]),
+                                   self.partner_perms])
+
+        self.roles = RolesPanel(client)
+        self.members = MembersPanel(client)
+        self.room_box = W.VBox([
+            self.summary, self.settings, heading("Partners", 4), self.partners, self.invite_box,
+            self.partner_box, self.roles, self.members,
+        ])
+        super().__init__([
+            W.HTML(f"<h2 style='margin:4px 0'>Owner console</h2><div class='wb-who'>{who}</div>"),
+            create_box, W.HBox([self.pick, self.refresh]), self.status, self.room_box,
+        ], **kwargs)
+        self.add_class("wb-owner-console")
+        self.observe(lambda _: self._show_room(), names="value")
+        self.reload()
+
+    def reload(self, select: str | None = None) -> None:
+        """Fetch the rooms this org owns again and show the selected one."""
+        rooms = guarded(self.status, self.client.rooms) or []
+        owned = [(r.name, r.id) for r in rooms if r.my_org_status == "owner"]
+        set_options(self.pick, owned, select or self.value)
+        self._show_room()
+
+    def _show_room(self) -> None:
+        room_id = self.value
+        self.room = guarded(self.status, lambda: self.client.room(room_id)) if room_id else None
+        room = self.room
+        show(self.room_box, room is not None)
+        if room is None:
+            self.summary.value = "<i>No room yet: create one above.</i>"
+            self.roles.load(None)
+            self.members.load(None)
+            return
+        self.summary.value = _room_summary(room)
+        self.end_date.value = room.end_date
+        can = room.abilities
+        show(self.settings, can.get("room.update", False))
+        show(self.invite_box, can.get("partner.invite", False))
+        show(self.partner_box, bool(room.partners) and can.get("partner.permissions", False))
+        self.partners.value = table_html(
+            ["organisation", "org id", "status", "may use"],
+            [(p.org_name, p.org_id, p.status, ", ".join(permission_label(x) for x in p.available_permissions))
+             for p in room.partners], css_class="wb-partners", empty="no partners invited yet")
+        # partners may be offered every permission the owner has; the service refuses owner-only ones
+        self.partner_boxes = permission_boxes(room.available_permissions)
+        self.partner_perms.children = list(self.partner_boxes.values())
+        set_options(self.partner_pick, [(p.org_name, p.org_id) for p in room.partners], self.partner_pick.value)
+        self._fill_partner()
+        self.roles.load(room)
+        self.members.load(room)
+
+    def _fill_partner(self) -> None:
+        room = self.room
+        partner = next((p for p in (room.partners if room else []) if p.org_id == self.partner_pick.value), None)
+        for perm, box in self.partner_boxes.items():
+            box.value = partner is not None and perm in partner.available_permissions
+
+    def _create(self) -> None:
+        name = self.new_name.value
+        room = guarded(self.status, lambda: self.client.create_room(
+            name, start_date=self.new_start.value, end_date=self.new_end.value, k_min=self.new_kmin.value,
+            dp_enabled=self.new_dp.value, epsilon_budget=self.new_eps.value.strip(),
+            delta_budget=self.new_delta.value.strip(), intelligence=self.new_intel.value,
+            flows=self.new_flows.value))
+        if room is not None:
+            self.new_name.value = ""
+            self.reload(select=room.id)
+            self.status.ok(f"room {room.name!r} created; you are its Administrator")
+
+    def _set_end(self) -> None:
+        room, end = self.room, self.end_date.value
+        if end is None:
+            self.status.error("pick an end date")
+            return
+        if guarded(self.status, lambda: self.client.update_room(room.id, end_date=end)) is not None:
+            self._show_room()
+            self.status.ok(f"end date set to {end.isoformat()}")
+
+    def _invite(self) -> None:
+        room, org_id = self.room, self.invite_org.value.strip()
+        if not org_id:
+            self.status.error("enter the id of the organisation to invite (its admin can tell you)")
+            return
+        updated = guarded(self.status, lambda: self.client.invite_partner(room.id, org_id))
+        if updated is not None:
+            self.invite_org.value = ""
+            self._show_room()
+            partner = next((p for p in updated.partners if p.org_id == org_id), None)
+            name = partner.org_name if partner else org_id
+            self.status.ok(f"{name} invited ({partner.status if partner else 'invited'})")
+
+    def _save_partner(self) -> None:
+        room, org_id = self.room, self.partner_pick.value
+        if org_id is None:
+            self.status.error("pick a partner")
+            return
+        perms = [p for p, box in self.partner_boxes.items() if box.value]
+        if guarded(self.status, lambda: self.client.set_partner_permissions(room.id, org_id, perms)) is not None:
+            self._show_room()
+            self.status.ok("partner permissions saved")
+
+    def _remove_partner(self) -> None:
+        room, org_id = self.room, self.partner_pick.value
+        if org_id is None:
+            self.status.error("pick a partner")
+            return
+        if guarded(self.status, lambda: self.client.remove_partner(room.id, org_id)) is not None:
+            self._show_room()
+            self.status.ok("partner removed")
+
+
+class PartnerConsole(_RoomBound):
+    """For partner admins: answer invitations, then manage own roles and users within what the owner allows."""
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        self.client = client
+        self.room: w.Room | None = None
+        self.status = Status()
+        me = guarded(self.status, client.whoami)
+        who = f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b>" if me else ""
+        self.org_id = me.org.id if me else None
+        hint = (f"<div class='wb-org-id' style='color:#555'>Your organisation's id (give it to a room owner "
+                f"to be invited): <code>{esc(self.org_id)}</code></div>") if me else ""
+        self.invitations = W.HTML()
+        self.invitation = W.Dropdown(description="Invitation", options=[])
+        self.accept = button("Accept", "success")
+        self.accept.on_click(lambda _: self._respond(True))
+        self.decline = button("Decline", "danger")
+        self.decline.on_click(lambda _: self._respond(False))
+        self.answer_box = W.HBox([self.invitation, self.accept, self.decline])
+        self.pick = W.Dropdown(description="Room", options=[])
+        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+        self.refresh = button("Refresh")
+        self.refresh.on_click(lambda _: self.reload())
+        self.summary = W.HTML()
+        self.allowed = W.HTML()
+        self.roles = RolesPanel(client)
+        self.members = MembersPanel(client)
+        self.room_box = W.VBox([self.summary, self.allowed, self.roles, self.members])
+        super().__init__([
+            W.HTML(f"<h2 style='margin:4px 0'>Partner console</h2><div class='wb-who'>{who}</div>{hint}"),
+            heading("Invitations", 4), self.invitations, self.answer_box,
+            heading("Rooms you are a partner in", 4), W.HBox([self.pick, self.refresh]), self.status,
+            self.room_box,
+        ], **kwargs)
+        self.add_class("wb-partner-console")
+        self.observe(lambda _: self._show_room(), names="value")
+        self.reload()
+
+    def reload(self, select: str | None = None) -> None:
+        """Fetch invitations and rooms again."""
+        rooms = guarded(self.status, self.client.rooms) or []
+        invited = [r for r in rooms if r.my_org_status == "invited"]
+        self.invitations.value = table_html(
+            ["room", "owner", "from", "to"],
+            [(r.name, r.owner_org_name, r.start_date, r.end_date or "open-ended") for r in invited],
+            css_class="wb-invitations", empty="no pending invitations")
+        set_options(self.invitation, [(f"{r.name} ({r.owner_org_name})", r.id) for r in invited])
+        show(self.answer_box, bool(invited))
+        joined = [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms if r.my_org_status == "accepted"]
+        set_options(self.pick, joined, select or self.value)
+        self._show_room()
+
+    def _respond(self, accept: bool) -> None:
+        room_id = self.invitation.value
+        if room_id is None:
+            self.status.error("no invitation selected")
+            return
+        if accept:
+            room = guarded(self.status, lambda: self.client.accept_invitation(room_id))
+            if room is not None:
+                self.reload(select=room.id)
+                self.status.ok(f"you joined {room.name!r} as your organisation's Partner Administrator")
+        elif guarded(self.status, lambda: self.client.decline_invitation(room_id) or True):
+            self.reload()
+            self.status.ok("invitation declined")
+
+    def _show_room(self) -> None:
+        room_id = self.value
+        self.room = guarded(self.status, lambda: self.client.room(room_id)) if room_id else None
+        room = self.room
+        show(self.room_box, room is not None)
+        if room is None:
+            self.roles.load(None)
+            self.members.load(None)
+            return
+        self.summary.value = _room_summary(room)
+        self.allowed.value = (
+            "<div class='wb-available'><b>The owner lets your organisation use:</b> "
+            + esc(", ".join(permission_label(p) for p in room.available_permissions) or "nothing yet")
+            + "<br><b>You hold:</b> "
+            + esc(", ".join(permission_label(p) for p in room.my_permissions) or "no permissions")
+            + "</div>")
+        self.roles.load(room)
+        self.members.load(room)
+
+
+class AuditViewer(W.VBox):
+    """The org's audit events: who did what, where, allowed or denied, and why."""
+
+    def __init__(self, client: Client, limit: int = 200, **kwargs: Any) -> None:
+        self.client = client
+        self.status = Status()
+        self.limit = limit
+        rooms = guarded(self.status, client.rooms) or []
+        users = guarded(self.status, client.users) or []
+        self.rooms = {r.id: r.name for r in rooms}
+        self.room = W.Dropdown(description="Room", options=[("any", None)] + [(r.name, r.id) for r in rooms])
+        self.actor = W.Dropdown(description="Actor", options=[("any", None)] + [(u.name, u.id) for u in users])
+        self.action = W.Text(description="Action", placeholder="e.g. partner.invite")
+        self.load = button("Show events", "primary")
+        self.load.on_click(lambda _: self.refresh())
+        self.table = W.HTML()
+        self.events: list[w.AuditEvent] = []
+        super().__init__([
+            W.HTML("<h2 style='margin:4px 0'>Audit log</h2>"),
+            W.HBox([self.room, self.actor, self.action, self.load]), self.status, self.table,
+        ], **kwargs)
+        self.add_class("wb-audit-viewer")
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Fetch events with the current filters."""
+        action = self.action.value.strip() or None
+        events = guarded(self.status, lambda: self.client.audit(
+            room_id=self.room.value, actor_user_id=self.actor.value, action=action, limit=self.limit))
+        if events is None:
+            return
+        self.events = events
+        self.status.info(f"{len(events)} event(s)")
+        self.table.value = table_html(
+            ["when", "who", "action", "room", "resource", "outcome", "reason"],
+            [(e.at[:19].replace("T", " "), e.actor_name or "system", e.action,
+              self.rooms.get(e.room_id or "", e.room_id or ""),
+              f"{e.resource_type or ''} {e.resource_id or ''}".strip(), e.outcome, e.reason) for e in events],
+            css_class="wb-audit", empty="no events match")
