@@ -1,3 +1,5 @@
+-- No FOREIGN KEY clauses: DuckDB refuses to UPDATE a row that a foreign key references
+-- (updates are delete + insert), so referential integrity is kept by the operations.
 CREATE TABLE orgs (
     id VARCHAR PRIMARY KEY,
     name VARCHAR NOT NULL UNIQUE,
@@ -5,7 +7,7 @@ CREATE TABLE orgs (
 );
 CREATE TABLE users (
     id VARCHAR PRIMARY KEY,
-    org_id VARCHAR NOT NULL REFERENCES orgs (id),
+    org_id VARCHAR NOT NULL,
     name VARCHAR NOT NULL,
     email VARCHAR,
     org_roles VARCHAR[] NOT NULL DEFAULT [],
@@ -14,15 +16,15 @@ CREATE TABLE users (
 );
 CREATE TABLE tokens (
     id VARCHAR PRIMARY KEY,
-    user_id VARCHAR NOT NULL REFERENCES users (id),
+    user_id VARCHAR NOT NULL,
     label VARCHAR NOT NULL,
     hash VARCHAR NOT NULL UNIQUE,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     revoked_at TIMESTAMPTZ
 );
 CREATE TABLE org_trusted_partners (
-    org_id VARCHAR NOT NULL REFERENCES orgs (id),
-    trusted_org_id VARCHAR NOT NULL REFERENCES orgs (id),
+    org_id VARCHAR NOT NULL,
+    trusted_org_id VARCHAR NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, trusted_org_id)
 );
@@ -30,7 +32,7 @@ CREATE TABLE rooms (
     id VARCHAR PRIMARY KEY,
     name VARCHAR NOT NULL,
     description VARCHAR NOT NULL DEFAULT '',
-    owner_org_id VARCHAR NOT NULL REFERENCES orgs (id),
+    owner_org_id VARCHAR NOT NULL,
     start_date DATE NOT NULL,
     end_date DATE,
     k_min INTEGER NOT NULL,
@@ -44,8 +46,8 @@ CREATE TABLE rooms (
 );
 -- status: invited | accepted | declined | removed
 CREATE TABLE room_partners (
-    room_id VARCHAR NOT NULL REFERENCES rooms (id),
-    org_id VARCHAR NOT NULL REFERENCES orgs (id),
+    room_id VARCHAR NOT NULL,
+    org_id VARCHAR NOT NULL,
     status VARCHAR NOT NULL,
     invited_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     responded_at TIMESTAMPTZ,
@@ -61,17 +63,17 @@ CREATE TABLE partner_permissions (
 -- kind: administrator | viewer | custom
 CREATE TABLE room_roles (
     id VARCHAR PRIMARY KEY,
-    room_id VARCHAR NOT NULL REFERENCES rooms (id),
-    org_id VARCHAR NOT NULL REFERENCES orgs (id),
+    room_id VARCHAR NOT NULL,
+    org_id VARCHAR NOT NULL,
     name VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
     permissions VARCHAR[] NOT NULL DEFAULT [],
     UNIQUE (room_id, org_id, name)
 );
 CREATE TABLE room_members (
-    room_id VARCHAR NOT NULL REFERENCES rooms (id),
-    user_id VARCHAR NOT NULL REFERENCES users (id),
-    role_id VARCHAR NOT NULL REFERENCES room_roles (id),
+    room_id VARCHAR NOT NULL,
+    user_id VARCHAR NOT NULL,
+    role_id VARCHAR NOT NULL,
     added_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (room_id, user_id)
 );
