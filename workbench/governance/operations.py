@@ -29,6 +29,7 @@ from workbench.governance.permissions import (
 from workbench.governance.policy import (
     available_permissions,
     decide,
+    decide_in_room,
     default_partner_permissions,
     ensure_allowed,
     role_permissions,
@@ -320,7 +321,7 @@ def _room_out(cur: Any, actor: Actor, access: RoomAccess) -> w.Room:
                 avail = []
             partners.append(w.Partner(org_id=org_id, org_name=name, status=status, available_permissions=avail))
     abilities = {
-        a.name: decide(cur, actor, a.name, room_id=room.id).allowed
+        a.name: decide_in_room(cur, actor, a, access).allowed
         for a in registry.all_actions()
         if a.scope == "room" and a.check is None
     }

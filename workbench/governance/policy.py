@@ -138,7 +138,13 @@ def decide(
 
     if room_id is None:
         raise RuntimeError(f"room action {action_name} needs a room id")
-    access = room_access(cur, actor, room_id, today)
+    return decide_in_room(cur, actor, action, room_access(cur, actor, room_id, today), resource_id)
+
+
+def decide_in_room(
+    cur: Any, actor: Actor, action: registry.Action, access: RoomAccess | None, resource_id: str | None = None
+) -> Decision:
+    """The room part of :func:`decide`, for callers that already hold the actor's access."""
     if access is None:
         return Decision(False, "room not visible to the actor's org", error=NotFound)
     if action.invitee:
