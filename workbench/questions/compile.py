@@ -160,7 +160,12 @@ def compile_question(
         aggs.append(OutputAggregate(name=name, kind=kind, lower=lower, upper=upper, scale=scale,
                                     vectors=vectors))
         agg_sql.extend(sql_parts)
-    agg_sql.append(exp.alias_(exp.Count(this=exp.Distinct(expressions=[exp.column(PU)])), IDS))
+    if mode == "dp":
+        units: exp.Expression = exp.func("COUNT_IF", exp.EQ(this=exp.column("__rn"),
+                                                           expression=exp.Literal.number(1)))
+    else:
+        units = exp.Count(this=exp.Distinct(expressions=[exp.column(PU)]))
+    agg_sql.append(exp.alias_(units, IDS))
 
     where = select.args.get("where")
     pu_not_null = exp.Not(this=exp.Is(this=pu.copy(), expression=exp.Null()))
@@ -174,7 +179,7 @@ def compile_question(
     ctes.append(exp.CTE(this=src, alias=exp.TableAlias(this=exp.to_identifier("__src"))))
     source = "__src"
     if mode == "dp":
-        bounded = _bounded(key_cols, question, params, needs_rows=_needs_row_bound(aggs))
+        bounded = _bounded(key_cols, question, params)
         ctes.append(exp.CTE(this=bounded, alias=exp.TableAlias(this=exp.to_identifier("__b"))))
         source = "__b"
     agg = exp.Select(expressions=[exp.column(k) for k in key_cols] + agg_sql).from_(source)
@@ -403,6 +408,13 @@ def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: fl
         expr = exp.Count(this=col if has_column else exp.Star())
         return "count", 1, (name,), [exp.alias_(expr, name)]
     if kind == "count_distinct":
+        if is_identity and mode == "dp":
+            # joins match identities, so the column is the unit (or NULL); after bounding the
+            # unit's first row in each group (__rn = 1) stands for it: no DISTINCT hash set
+            first = exp.and_(exp.EQ(this=exp.column("__rn"), expression=exp.Literal.number(1)),
+                             exp.Not(this=exp.Is(this=col, expression=exp.Null())))
+            expr = exp.func("COUNT_IF", first)
+            return "count_distinct", 1, (name,), [exp.alias_(expr, name)]
         expr = exp.Count(this=exp.Distinct(expressions=[col]))
         # distinct identities move by one per group; distinct other values by up to max_rows
         return ("count_distinct" if is_identity else "count"), 1, (name,), [exp.alias_(expr, name)]
@@ -422,25 +434,26 @@ def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: fl
         exp.alias_(total, f"{name}__sum"), exp.alias_(exp.Count(this=col), f"{name}__count")]
 
 
-def _needs_row_bound(aggs: list[OutputAggregate]) -> bool:
-    return any(a.kind != "count_distinct" for a in aggs)
+def _bounded(key_cols: list[str], question: Question, params: dict[str, Any]) -> exp.Select:
+    """Rank each unit's groups and its rows within a group, in one window (one sort).
 
-
-def _bounded(key_cols: list[str], question: Question, params: dict[str, Any], *,
-             needs_rows: bool) -> exp.Select:
-    """Rank each unit's groups (random per run) and its rows within a group."""
+    Over W = (PARTITION BY unit ORDER BY hash(unit, keys, salt), keys): ``__gn`` (dense rank) is
+    the group's rank among the unit's groups, and row_number - rank + 1 numbers the unit's rows
+    within one group. The salt is fresh per run, so which groups a unit keeps is random and
+    depends only on that unit's own rows.
+    """
     params["__salt"] = secrets.randbits(62)
     keys = [exp.column(k) for k in key_cols]
-    group_order = exp.Order(expressions=[
-        exp.Ordered(this=exp.func("HASH", exp.column(PU), *keys, _param("__salt")))] +
-        [exp.Ordered(this=k.copy()) for k in keys])
-    gn = exp.Window(this=exp.DenseRank(), partition_by=[exp.column(PU)], order=group_order)
-    if needs_rows:
-        rn: exp.Expression = exp.Window(
-            this=exp.RowNumber(), partition_by=[exp.column(PU)] + [k.copy() for k in keys],
-            order=exp.Order(expressions=[exp.Ordered(this=exp.func("RANDOM"))]))
-    else:
-        rn = exp.Literal.number(1)
+    order = [exp.Ordered(this=exp.func("HASH", exp.column(PU), *keys, _param("__salt")))]
+    order += [exp.Ordered(this=k.copy()) for k in keys]
+
+    def window(func: exp.Expression) -> exp.Window:
+        return exp.Window(this=func, partition_by=[exp.column(PU)],
+                          order=exp.Order(expressions=[o.copy() for o in order]))
+
+    gn = window(exp.DenseRank())
+    rn = exp.Add(this=exp.Sub(this=window(exp.RowNumber()), expression=window(exp.Rank())),
+                 expression=exp.Literal.number(1))
     return exp.Select(expressions=[exp.Star(), exp.alias_(gn, "__gn"), exp.alias_(rn, "__rn")]
                       ).from_("__src")
 

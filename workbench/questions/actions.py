@@ -1,0 +1,155 @@
+"""The actions of questions, runs and budgets, registered as data with the one policy.
+
+Resource-level rules (question permissions, terms, result receivers) are ``check`` functions, so
+``ensure_allowed`` stays the only place a decision is made and audited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.governance.actions import Action, register
+from workbench.governance.permissions import Permission
+from workbench.questions.permissions import QuestionPermission, allowed
+
+P = Permission
+QP = QuestionPermission
+
+
+def _question(cur: Any, access: Any, question_id: str | None) -> tuple | None:
+    if question_id is None:
+        return None
+    return cur.execute(
+        "SELECT id, author_org_id, in_room FROM questions WHERE id = ? AND room_id = ?",
+        [question_id, access.room.id],
+    ).fetchone()
+
+
+def _needs(permission: QuestionPermission, what: str) -> Any:
+    def check(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
+        row = _question(cur, access, question_id)
+        if row is None:
+            return None  # the operation answers NotFound
+        if not allowed(cur, row[0], actor.org_id, permission):
+            return (f"the question's author organisation does not let your organisation {what} "
+                    f"(question permission {permission.value})")
+        return None
+
+    return check
+
+
+def runners(cur: Any, question_id: str) -> list[str]:
+    """Orgs the terms let run the question (empty: any participating org)."""
+    return [r for (r,) in cur.execute(
+        "SELECT org_id FROM question_terms WHERE question_id = ? AND role = 'runner'"
+        " ORDER BY org_id", [question_id]).fetchall()]
+
+
+def receivers(cur: Any, question_id: str) -> list[str]:
+    """Orgs the terms name as receivers (empty: the org that runs it)."""
+    return [r for (r,) in cur.execute(
+        "SELECT org_id FROM question_terms WHERE question_id = ? AND role = 'receiver'"
+        " ORDER BY org_id", [question_id]).fetchall()]
+
+
+def _can_run(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
+    row = _question(cur, access, question_id)
+    if row is None:
+        return None
+    if not row[2]:
+        return "the question has not been added to the room by its owner yet"
+    allowed_runners = runners(cur, row[0])
+    if allowed_runners and actor.org_id not in allowed_runners:
+        return "the question's terms do not let your organisation run it"
+    return _needs(QP.RUN, "run it")(cur, actor, access, question_id)
+
+
+def _run_row(cur: Any, access: Any, run_id: str | None) -> tuple | None:
+    if run_id is None:
+        return None
+    return cur.execute(
+        "SELECT id, org_id, receivers, question_id FROM runs WHERE id = ? AND room_id = ?",
+        [run_id, access.room.id],
+    ).fetchone()
+
+
+def _run_visible(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | None:
+    row = _run_row(cur, access, run_id)
+    if row is None:
+        return None
+    if actor.org_id != row[1] and actor.org_id not in list(row[2]):
+        return "the run belongs to another organisation and your organisation does not receive it"
+    return None
+
+
+def _result_reader(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | None:
+    row = _run_row(cur, access, run_id)
+    if row is None:
+        return None
+    if actor.org_id not in list(row[2]):
+        return "your organisation is not a receiver of this question's results (see its terms)"
+    if not allowed(cur, row[3], actor.org_id, QP.VIEW_OUTPUT):
+        return ("the question's author organisation does not let your organisation view its "
+                "output (question permission view_output)")
+    return None
+
+
+def _own_run(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | None:
+    row = _run_row(cur, access, run_id)
+    if row is None:
+        return None
+    if actor.org_id != row[1]:
+        return "only the organisation that started a run may delete it"
+    return None
+
+
+def _author_only(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
+    row = _question(cur, access, question_id)
+    if row is None:
+        return None
+    if row[1] != actor.org_id:
+        return "only the question's author organisation sets its permission overrides"
+    return None
+
+
+register(
+    Action(name="question.author", permission=P.QUESTION_BUILDER, writes=True,
+           description="Author a question (SQL template, parameters) in the room."),
+    Action(name="question.check", permission=P.QUESTION_BUILDER,
+           description="Check a draft question against the room's analysis rules; saves nothing."),
+    Action(name="question.list", description="List the room's questions."),
+    Action(name="question.read", description="Read a question (its SQL only with View Query/Code)."),
+    Action(name="question.update", permission=P.QUESTION_BUILDER, writes=True,
+           check=_needs(QP.EDIT_DELETE, "edit it"),
+           description="Edit a question; every edit makes a new version."),
+    Action(name="question.clone", permission=P.QUESTION_BUILDER, writes=True,
+           check=_needs(QP.CLONE, "clone it"),
+           description="Copy a question into a new one owned by one's own organisation."),
+    Action(name="question.add", permission=P.ADD_DELETE_QUESTIONS, owner_only=True, writes=True,
+           description="Add an authored question to the room so it can run."),
+    Action(name="question.delete", permission=P.ADD_DELETE_QUESTIONS, owner_only=True,
+           writes=True, description="Delete a question from the room."),
+    Action(name="question.terms", permission=P.ADD_DELETE_QUESTIONS, owner_only=True,
+           writes=True, description="Set which parties run a question and which receive results."),
+    Action(name="question.permissions.defaults", permission=P.QUESTION_BUILDER, writes=True,
+           description="Set one's organisation's default question permissions for partners."),
+    Action(name="question.permissions.override", permission=P.QUESTION_BUILDER, writes=True,
+           check=_author_only,
+           description="Override the question permissions of one question."),
+    Action(name="template.export", permission=P.ADD_DELETE_QUESTIONS, owner_only=True,
+           description="Export the room's template (fields, questions, terms, privacy) as YAML."),
+    Action(name="run.plan", permission=P.RUNS, check=_can_run,
+           description="Preview a run's privacy cost and expected error; spends nothing."),
+    Action(name="run.create", permission=P.RUNS, writes=True, check=_can_run,
+           description="Run a question: charge the budget, execute, release noisy results."),
+    Action(name="run.list", description="List runs one's organisation started or receives."),
+    Action(name="run.read", permission=P.VIEW_REPORTS, check=_run_visible,
+           description="Read a run's status and metadata (View Reports)."),
+    Action(name="run.result", permission=P.VIEW_REPORTS, check=_result_reader,
+           description="Read a run's released table (receivers with View Reports)."),
+    Action(name="run.delete", permission=P.RUNS, writes=True, check=_own_run,
+           description="Delete a run and its stored result (the budget stays spent)."),
+    Action(name="budget.read", description="Read one's organisation's privacy budget in the room."),
+    Action(name="budget.raise", permission=P.PARTNER_MANAGEMENT, owner_only=True, writes=True,
+           description="Raise an organisation's privacy budget in the room."),
+)

@@ -1,0 +1,513 @@
+"""Question operations: author, check, edit, clone, add to / delete from a room, permissions,
+terms, and room templates as YAML.
+
+Each operation is one transaction that calls ``ensure_allowed`` exactly once, validates, then acts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from workbench.errors import InvalidInput, NotFound, RuleViolation
+from workbench.governance.audit import record
+from workbench.governance.model import Actor
+from workbench.governance.policy import ensure_allowed
+from workbench.questions import actions as qa
+from workbench.questions import permissions as qp
+from workbench.questions.binding import DatasetBinding
+from workbench.questions.checks import violations
+from workbench.questions.params import Parameter
+from workbench.questions.spec import Question
+from workbench.store import Store
+from workbench.wire import questions as w
+
+TEMPLATE_FORMAT = "clean-room-workbench/template-v1"
+COLUMNS = ("id, room_id, author_org_id, author_user_id, name, version, spec, in_room, cloned_from,"
+           " created_at, updated_at")
+
+
+def _uuid(value: str, what: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise NotFound(f"no {what} {value!r}") from None
+
+
+def spec_from_draft(draft: w.QuestionDraft | dict[str, Any], author_org_id: str,
+                    version: int = 1, cloned_from: str | None = None) -> Question:
+    """The frozen spec of a draft (validates SQL, parameters and bounds)."""
+    data = draft.model_dump() if isinstance(draft, w.QuestionDraft) else dict(draft)
+    params = tuple(Parameter.from_dict({k: v for k, v in p.items() if v not in (None, [], "")
+                                        or k in ("name", "type")})
+                   for p in data.get("parameters") or [])
+    return Question(
+        name=data["name"], sql=data["sql"], parameters=params, kind=data.get("kind", "analytical"),
+        description=data.get("description", ""), max_rows=data.get("max_rows", 1),
+        max_groups=data.get("max_groups", 1), author_org_id=author_org_id, version=version,
+        cloned_from=cloned_from,
+    )
+
+
+def room_bindings(cur: Any, room_id: str, macros: list[str] | tuple[str, ...]
+                  ) -> dict[str, DatasetBinding]:
+    """The room's bindings of ``macros``; macros the room has not mapped are left out."""
+    from workbench.data import provisioning
+
+    out: dict[str, DatasetBinding] = {}
+    for macro in macros:
+        try:
+            resolved = provisioning.resolve(cur, room_id, macro)
+        except NotFound:
+            continue
+        if resolved is not None:
+            out[macro] = DatasetBinding.from_resolved(macro, resolved)
+    return out
+
+
+def _load(cur: Any, room_id: str, question_id: str) -> tuple[tuple, Question]:
+    row = cur.execute(f"SELECT {COLUMNS} FROM questions WHERE id = ? AND room_id = ?",
+                      [question_id, room_id]).fetchone()
+    if row is None:
+        raise NotFound(f"no question {question_id} in this room")
+    return row, Question.from_dict(json.loads(row[6]))
+
+
+def load_question(cur: Any, room_id: str, question_id: str) -> tuple[tuple, Question]:
+    """The stored row and spec of a question in a room (NotFound otherwise)."""
+    return _load(cur, room_id, _uuid(question_id, "question"))
+
+
+def _terms(cur: Any, question_id: str) -> w.Terms:
+    return w.Terms(runners=qa.runners(cur, question_id), receivers=qa.receivers(cur, question_id))
+
+
+def _out(cur: Any, actor: Actor, row: tuple, spec: Question) -> w.Question:
+    mine = qp.effective(cur, row[0], actor.org_id)
+    return w.Question(
+        id=row[0], room_id=row[1], author_org_id=row[2], author_user_id=row[3], name=spec.name,
+        kind=spec.kind, description=spec.description, version=row[5], in_room=row[7],
+        sql=spec.sql if mine["view_code"] else None,
+        parameters=[p.to_dict() for p in spec.parameters],
+        fields={k: list(v) for k, v in spec.fields.items()},
+        max_rows=spec.max_rows, max_groups=spec.max_groups, cloned_from=row[8],
+        terms=_terms(cur, row[0]), my_permissions=mine,
+        created_at=str(row[9]), updated_at=str(row[10]),
+    )
+
+
+def _report(cur: Any, room_id: str, spec: Question) -> w.CheckReport:
+    bindings = room_bindings(cur, room_id, tuple(spec.fields))
+    found = violations(spec, bindings, strict=False)
+    return w.CheckReport(
+        ok=not found, violations=[w.Violation(**v.to_dict()) for v in found],
+        fields={k: list(v) for k, v in spec.fields.items()},
+        unmapped=sorted(set(spec.fields) - set(bindings)),
+    )
+
+
+def _raise_if_violations(report: w.CheckReport) -> None:
+    if report.violations:
+        lines = "; ".join(f"[{v.rule}] {v.message}" for v in report.violations)
+        raise RuleViolation(
+            f"the question breaks {len(report.violations)} analysis rule(s): {lines}",
+            violations=[v.model_dump() for v in report.violations],
+        )
+
+
+def check_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionDraft
+                   ) -> w.CheckReport:
+    """Check a draft against the room's rules and report every violation; saves nothing."""
+    room_id = _uuid(room_id, "room")
+    with store.reader() as cur:
+        ensure_allowed(cur, actor, "question.check", room_id=room_id, resource_type="question")
+        return _report(cur, room_id, spec_from_draft(draft, actor.org_id))
+
+
+def _save_version(cur: Any, question_id: str, spec: Question, actor: Actor) -> None:
+    cur.execute("INSERT INTO question_versions (question_id, version, spec, saved_by)"
+                " VALUES (?, ?, ?, ?)",
+                [question_id, spec.version, json.dumps(spec.to_dict()), actor.user_id])
+
+
+def _insert(cur: Any, actor: Actor, room_id: str, spec: Question, *, in_room: bool = False,
+            cloned_from: str | None = None) -> str:
+    qid = str(uuid.uuid4())
+    cur.execute(
+        "INSERT INTO questions (id, room_id, author_org_id, author_user_id, name, version, spec,"
+        " in_room, cloned_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [qid, room_id, actor.org_id, actor.user_id, spec.name, spec.version,
+         json.dumps(spec.to_dict()), in_room, cloned_from],
+    )
+    _save_version(cur, qid, spec, actor)
+    return qid
+
+
+def create_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionDraft
+                    ) -> w.Question:
+    """Author a question in the room; it must pass the rules the room already has."""
+    room_id = _uuid(room_id, "room")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.author", room_id=room_id, resource_type="question",
+                       detail={"name": draft.name})
+        spec = spec_from_draft(draft, actor.org_id)
+        _raise_if_violations(_report(cur, room_id, spec))
+        qid = _insert(cur, actor, room_id, spec)
+        return _out(cur, actor, *_load(cur, room_id, qid))
+
+
+def list_questions(store: Store, actor: Actor, room_id: str) -> list[w.Question]:
+    """The room's questions, the SQL only where the caller's org may view it."""
+    room_id = _uuid(room_id, "room")
+    with store.reader() as cur:
+        ensure_allowed(cur, actor, "question.list", room_id=room_id, resource_type="question")
+        ids = [r for (r,) in cur.execute(
+            "SELECT id FROM questions WHERE room_id = ? ORDER BY created_at, id",
+            [room_id]).fetchall()]
+        return [_out(cur, actor, *_load(cur, room_id, qid)) for qid in ids]
+
+
+def get_question(store: Store, actor: Actor, room_id: str, question_id: str) -> w.Question:
+    """One question."""
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    with store.reader() as cur:
+        ensure_allowed(cur, actor, "question.read", room_id=room_id, resource_type="question",
+                       resource_id=question_id)
+        return _out(cur, actor, *_load(cur, room_id, question_id))
+
+
+def update_question(store: Store, actor: Actor, room_id: str, question_id: str,
+                    body: w.QuestionUpdate) -> w.Question:
+    """Edit a question (Edit and Delete question permission); a new version each time."""
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    changes = body.model_dump(exclude_unset=True)
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.update", room_id=room_id, resource_type="question",
+                       resource_id=question_id, detail={"fields": sorted(changes)})
+        row, old = _load(cur, room_id, question_id)
+        if not changes:
+            raise InvalidInput("nothing to change: give at least one field")
+        data = old.to_dict()
+        data.update(changes)
+        data["version"] = row[5] + 1
+        spec = spec_from_draft({k: v for k, v in data.items() if k in w.QuestionDraft.model_fields},
+                               row[2], version=row[5] + 1, cloned_from=row[8])
+        _raise_if_violations(_report(cur, room_id, spec))
+        cur.execute("UPDATE questions SET name = ?, version = ?, spec = ?, updated_at = now()"
+                    " WHERE id = ?", [spec.name, spec.version, json.dumps(spec.to_dict()),
+                                     question_id])
+        _save_version(cur, question_id, spec, actor)
+        return _out(cur, actor, *_load(cur, room_id, question_id))
+
+
+def clone_question(store: Store, actor: Actor, room_id: str, question_id: str,
+                   name: str | None = None) -> w.Question:
+    """A new question owned by the caller's org, a copy of one it may clone."""
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.clone", room_id=room_id, resource_type="question",
+                       resource_id=question_id)
+        _, old = _load(cur, room_id, question_id)
+        data = {k: v for k, v in old.to_dict().items() if k in w.QuestionDraft.model_fields}
+        data["name"] = name or f"{old.name} (copy)"
+        spec = spec_from_draft(data, actor.org_id, cloned_from=question_id)
+        qid = _insert(cur, actor, room_id, spec, cloned_from=question_id)
+        return _out(cur, actor, *_load(cur, room_id, qid))
+
+
+def add_question(store: Store, actor: Actor, room_id: str, question_id: str) -> w.Question:
+    """Owner only: make an authored question part of the room (runnable)."""
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.add", room_id=room_id, resource_type="question",
+                       resource_id=question_id)
+        _load(cur, room_id, question_id)
+        cur.execute("UPDATE questions SET in_room = true, updated_at = now() WHERE id = ?",
+                    [question_id])
+        return _out(cur, actor, *_load(cur, room_id, question_id))
+
+
+def delete_question(store: Store, actor: Actor, room_id: str, question_id: str) -> None:
+    """Owner only: delete a question from the room with its terms and permission overrides.
+
+    Runs already made keep their stored results and the question version they ran.
+    """
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.delete", room_id=room_id, resource_type="question",
+                       resource_id=question_id)
+        _load(cur, room_id, question_id)
+        for table in ("question_terms", "question_permission_overrides"):
+            cur.execute(f"DELETE FROM {table} WHERE question_id = ?", [question_id])
+        cur.execute("DELETE FROM questions WHERE id = ?", [question_id])
+
+
+def _room_orgs(cur: Any, room_id: str) -> set[str]:
+    owner = cur.execute("SELECT owner_org_id FROM rooms WHERE id = ?", [room_id]).fetchone()[0]
+    partners = {o for (o,) in cur.execute(
+        "SELECT org_id FROM room_partners WHERE room_id = ? AND status IN ('invited', 'accepted')",
+        [room_id]).fetchall()}
+    return {owner} | partners
+
+
+def set_terms(store: Store, actor: Actor, room_id: str, question_id: str, terms: w.Terms
+              ) -> w.Question:
+    """Owner only: which orgs run the question and which receive its results."""
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.terms", room_id=room_id, resource_type="question",
+                       resource_id=question_id, detail=terms.model_dump())
+        _load(cur, room_id, question_id)
+        orgs = _room_orgs(cur, room_id)
+        unknown = sorted(set(terms.runners + terms.receivers) - orgs)
+        if unknown:
+            raise InvalidInput(f"terms name organisations that are not in the room: {unknown}; "
+                               "invite them first")
+        _write_terms(cur, question_id, terms)
+        return _out(cur, actor, *_load(cur, room_id, question_id))
+
+
+def _write_terms(cur: Any, question_id: str, terms: w.Terms) -> None:
+    cur.execute("DELETE FROM question_terms WHERE question_id = ?", [question_id])
+    for role, orgs in (("runner", terms.runners), ("receiver", terms.receivers)):
+        for org in sorted(set(orgs)):
+            cur.execute("INSERT INTO question_terms (question_id, role, org_id) VALUES (?, ?, ?)",
+                        [question_id, role, org])
+
+
+def _check_partner(cur: Any, room_id: str, partner: str, own: str) -> None:
+    if partner == qp.ANY:
+        return
+    if partner == own:
+        raise InvalidInput("question permissions are for partners; your own organisation may "
+                           "always do everything with its questions")
+    if partner not in _room_orgs(cur, room_id):
+        raise InvalidInput(f"{partner} is not an organisation in this room")
+
+
+def set_permission_defaults(store: Store, actor: Actor, room_id: str, body: w.PermissionRules
+                            ) -> list[w.PermissionRule]:
+    """Set (replace) the caller's org's default question permissions in the room."""
+    room_id = _uuid(room_id, "room")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.permissions.defaults", room_id=room_id,
+                       resource_type="question_permissions",
+                       detail={"rules": [r.model_dump() for r in body.rules]})
+        for rule in body.rules:
+            _check_partner(cur, room_id, rule.partner_org_id, actor.org_id)
+        cur.execute("DELETE FROM question_permission_defaults WHERE room_id = ?"
+                    " AND author_org_id = ?", [room_id, actor.org_id])
+        for rule in body.rules:
+            cur.execute(
+                "INSERT OR REPLACE INTO question_permission_defaults (room_id, author_org_id,"
+                " permission, partner_org_id, allowed) VALUES (?, ?, ?, ?, ?)",
+                [room_id, actor.org_id, rule.permission, rule.partner_org_id, rule.allowed])
+        return _defaults(cur, room_id, actor.org_id)
+
+
+def _defaults(cur: Any, room_id: str, org_id: str) -> list[w.PermissionRule]:
+    rows = cur.execute(
+        "SELECT permission, partner_org_id, allowed FROM question_permission_defaults"
+        " WHERE room_id = ? AND author_org_id = ? ORDER BY permission, partner_org_id",
+        [room_id, org_id]).fetchall()
+    return [w.PermissionRule(permission=p, partner_org_id=o, allowed=a) for p, o, a in rows]
+
+
+def permission_defaults(store: Store, actor: Actor, room_id: str) -> list[w.PermissionRule]:
+    """The caller's org's default question permissions in the room."""
+    room_id = _uuid(room_id, "room")
+    with store.reader() as cur:
+        ensure_allowed(cur, actor, "question.list", room_id=room_id,
+                       resource_type="question_permissions")
+        return _defaults(cur, room_id, actor.org_id)
+
+
+def set_permission_overrides(store: Store, actor: Actor, room_id: str, question_id: str,
+                             body: w.PermissionRules) -> w.Question:
+    """Set (replace) one question's permission overrides (author org only)."""
+    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    with store.transaction() as cur:
+        ensure_allowed(cur, actor, "question.permissions.override", room_id=room_id,
+                       resource_type="question", resource_id=question_id,
+                       detail={"rules": [r.model_dump() for r in body.rules]})
+        _load(cur, room_id, question_id)
+        for rule in body.rules:
+            _check_partner(cur, room_id, rule.partner_org_id, actor.org_id)
+        _write_overrides(cur, question_id, body.rules)
+        return _out(cur, actor, *_load(cur, room_id, question_id))
+
+
+def _write_overrides(cur: Any, question_id: str, rules: list[w.PermissionRule]) -> None:
+    cur.execute("DELETE FROM question_permission_overrides WHERE question_id = ?", [question_id])
+    for rule in rules:
+        cur.execute(
+            "INSERT OR REPLACE INTO question_permission_overrides (question_id, permission,"
+            " partner_org_id, allowed) VALUES (?, ?, ?, ?)",
+            [question_id, rule.permission, rule.partner_org_id, rule.allowed])
+
+
+def _overrides(cur: Any, question_id: str) -> list[w.PermissionRule]:
+    rows = cur.execute(
+        "SELECT permission, partner_org_id, allowed FROM question_permission_overrides"
+        " WHERE question_id = ? ORDER BY permission, partner_org_id", [question_id]).fetchall()
+    return [w.PermissionRule(permission=p, partner_org_id=o, allowed=a) for p, o, a in rows]
+
+
+# -- templates as code -----------------------------------------------------------------------
+
+
+def export_template(store: Store, actor: Actor, room_id: str) -> str:
+    """The room's template as YAML: privacy parameters, fields, questions, terms, permissions.
+
+    Organisations are written as "owner" or by id; the fields section lists, per dataset macro,
+    the field macros the room's questions need (all required).
+    """
+    room_id = _uuid(room_id, "room")
+    with store.reader() as cur:
+        access = ensure_allowed(cur, actor, "template.export", room_id=room_id,
+                                resource_type="template", resource_id=room_id)
+        assert access is not None
+        room = access.room
+        owner = room.owner_org_id
+
+        def org(o: str) -> str:
+            return "owner" if o == owner else o
+
+        rows = cur.execute("SELECT id FROM questions WHERE room_id = ? AND in_room"
+                           " ORDER BY created_at, id", [room_id]).fetchall()
+        questions = []
+        fields: dict[str, set[str]] = {}
+        for (qid,) in rows:
+            row, spec = _load(cur, room_id, qid)
+            for macro, names in spec.fields.items():
+                fields.setdefault(macro, set()).update(names)
+            data = spec.to_dict()
+            for key in ("author_org_id", "version", "cloned_from"):
+                data.pop(key, None)
+            terms = _terms(cur, qid)
+            data["terms"] = {"runners": [org(o) for o in terms.runners],
+                             "receivers": [org(o) for o in terms.receivers]}
+            data["permissions"] = [
+                {"permission": r.permission, "partner": org(r.partner_org_id), "allowed": r.allowed}
+                for r in _overrides(cur, qid)]
+            questions.append(data)
+        doc = {
+            "format": TEMPLATE_FORMAT,
+            "name": room.name,
+            "description": room.description,
+            "privacy": {"k_min": room.k_min, "dp_enabled": room.dp_enabled,
+                        "epsilon_budget": str(room.epsilon_budget),
+                        "delta_budget": str(room.delta_budget)},
+            "features": {"intelligence": room.intelligence, "flows": room.flows},
+            "fields": {m: {"required": sorted(n)} for m, n in sorted(fields.items())},
+            "question_permission_defaults": [
+                {"permission": r.permission, "partner": org(r.partner_org_id), "allowed": r.allowed}
+                for r in _defaults(cur, room_id, owner)],
+            "questions": questions,
+        }
+        record(cur, actor, "template.exported", room_id=room_id, resource_type="template",
+               resource_id=room_id, resource_org_id=owner)
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def _parse_template(text: str) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise InvalidInput(f"the template is not valid YAML: {e}") from None
+    if not isinstance(doc, dict) or doc.get("format") != TEMPLATE_FORMAT:
+        raise InvalidInput(f"not a room template: the file must start with format: "
+                           f"{TEMPLATE_FORMAT}")
+    known = {"format", "name", "description", "privacy", "features", "fields",
+             "question_permission_defaults", "questions"}
+    extra = set(doc) - known
+    if extra:
+        raise InvalidInput(f"unknown template sections {sorted(extra)}; known: {sorted(known)}")
+    return doc
+
+
+def _rules(items: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise InvalidInput(f"{where} must be a list of {{permission, partner, allowed}}")
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping) or set(item) - {"permission", "partner", "allowed"}:
+            raise InvalidInput(f"{where}: each entry has permission, partner and allowed")
+        qp.parse(str(item.get("permission")))
+        if not isinstance(item.get("allowed"), bool):
+            raise InvalidInput(f"{where}: allowed must be true or false")
+        out.append(dict(item))
+    return out
+
+
+def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.TemplateImported:
+    """Create a room from a template: everything is validated before anything is written."""
+    from workbench.governance import operations as gov
+    from workbench.wire import governance as gw
+
+    doc = _parse_template(body.yaml)
+    privacy = doc.get("privacy") or {}
+    features = doc.get("features") or {}
+    if not isinstance(privacy, Mapping) or not isinstance(features, Mapping):
+        raise InvalidInput("privacy and features are mappings")
+    specs: list[tuple[Question, dict[str, Any]]] = []
+    for i, item in enumerate(doc.get("questions") or []):
+        if not isinstance(item, Mapping):
+            raise InvalidInput(f"questions[{i}] must be a mapping")
+        data = dict(item)
+        terms = data.pop("terms", None) or {}
+        perms = _rules(data.pop("permissions", None) or [], f"questions[{i}].permissions")
+        try:
+            spec = Question.from_dict({**data, "author_org_id": actor.org_id})
+        except InvalidInput as e:
+            raise InvalidInput(f"questions[{i}] ({data.get('name', '?')}): {e.message}") from None
+        if not isinstance(terms, Mapping) or set(terms) - {"runners", "receivers"}:
+            raise InvalidInput(f"questions[{i}].terms has runners and receivers lists")
+        specs.append((spec, {"terms": terms, "permissions": perms}))
+    defaults = _rules(doc.get("question_permission_defaults") or [],
+                      "question_permission_defaults")
+    try:
+        room_body = gw.RoomCreate(
+            name=body.name or doc.get("name") or "", description=doc.get("description") or "",
+            start_date=body.start_date, end_date=body.end_date,
+            **{k: privacy[k] for k in ("k_min", "dp_enabled", "epsilon_budget", "delta_budget")
+               if k in privacy},
+            **{k: features[k] for k in ("intelligence", "flows") if k in features},
+        )
+    except ValueError as e:
+        raise InvalidInput(f"the template's room settings are invalid: {e}") from None
+    room = gov.create_room(store, actor, room_body)
+    ids: list[str] = []
+    with store.transaction() as cur:
+        # the room was just created by the caller's org, which holds every permission in it
+        ensure_allowed(cur, actor, "question.author", room_id=room.id, resource_type="template",
+                       detail={"questions": len(specs)})
+
+        def org(o: Any) -> str:
+            return actor.org_id if o == "owner" else str(o)
+
+        for spec, extra in specs:
+            qid = _insert(cur, actor, room.id, spec, in_room=True)
+            terms = extra["terms"]
+            _write_terms(cur, qid, w.Terms(runners=[org(o) for o in terms.get("runners") or []],
+                                           receivers=[org(o) for o in
+                                                      terms.get("receivers") or []]))
+            _write_overrides(cur, qid, [w.PermissionRule(
+                permission=r["permission"], partner_org_id="*" if r["partner"] == "*" else
+                org(r["partner"]), allowed=r["allowed"]) for r in extra["permissions"]])
+            ids.append(qid)
+        for r in defaults:
+            cur.execute(
+                "INSERT OR REPLACE INTO question_permission_defaults (room_id, author_org_id,"
+                " permission, partner_org_id, allowed) VALUES (?, ?, ?, ?, ?)",
+                [room.id, actor.org_id, r["permission"],
+                 "*" if r["partner"] == "*" else org(r["partner"]), r["allowed"]])
+        record(cur, actor, "template.imported", room_id=room.id, resource_type="template",
+               resource_id=room.id, resource_org_id=actor.org_id,
+               detail={"questions": ids, "at": dt.datetime.now(dt.UTC).isoformat()})
+    return w.TemplateImported(room_id=room.id, question_ids=ids)

@@ -1,0 +1,62 @@
+"""Routes for plans, runs, results and privacy budgets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+
+from workbench.governance import Actor
+from workbench.runs import operations as ops
+from workbench.service.deps import current_actor, get_store
+from workbench.store import Store
+from workbench.wire import questions as w
+
+router = APIRouter(tags=["runs"])
+Who = Depends(current_actor)
+Db = Depends(get_store)
+R = "/rooms/{room_id}"
+
+
+@router.post(R + "/questions/{question_id}/plan", response_model=w.Plan)
+def plan(room_id: str, question_id: str, body: w.PlanRequest, actor: Actor = Who,
+         store: Store = Db) -> w.Plan:
+    return ops.plan_run(store, actor, room_id, question_id, body)
+
+
+@router.post(R + "/questions/{question_id}/runs", response_model=w.Run, status_code=201)
+def run(room_id: str, question_id: str, body: w.RunRequest, actor: Actor = Who,
+        store: Store = Db) -> w.Run:
+    return ops.run_question(store, actor, room_id, question_id, body)
+
+
+@router.get(R + "/runs", response_model=list[w.Run])
+def list_runs(room_id: str, question_id: str | None = None, actor: Actor = Who,
+              store: Store = Db) -> list[w.Run]:
+    return ops.list_runs(store, actor, room_id, question_id)
+
+
+@router.get(R + "/runs/{run_id}", response_model=w.Run)
+def get_run(room_id: str, run_id: str, actor: Actor = Who, store: Store = Db) -> w.Run:
+    return ops.get_run(store, actor, room_id, run_id)
+
+
+@router.get(R + "/runs/{run_id}/result", response_model=w.RunResult)
+def get_result(room_id: str, run_id: str, actor: Actor = Who, store: Store = Db) -> w.RunResult:
+    return ops.get_result(store, actor, room_id, run_id)
+
+
+@router.delete(R + "/runs/{run_id}", status_code=204)
+def delete_run(room_id: str, run_id: str, actor: Actor = Who, store: Store = Db) -> Response:
+    ops.delete_run(store, actor, room_id, run_id)
+    return Response(status_code=204)
+
+
+@router.get(R + "/budget", response_model=w.Budget)
+def get_budget(room_id: str, org_id: str | None = None, actor: Actor = Who, store: Store = Db
+               ) -> w.Budget:
+    return ops.get_budget(store, actor, room_id, org_id)
+
+
+@router.post(R + "/budget/raise", response_model=w.Budget)
+def raise_budget(room_id: str, body: w.BudgetRaise, actor: Actor = Who, store: Store = Db
+                 ) -> w.Budget:
+    return ops.raise_budget(store, actor, room_id, body)
