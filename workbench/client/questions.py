@@ -97,7 +97,7 @@ class QuestionsAPI:
 
     def export_template(self, room_id: str) -> str:
         """The room's template (privacy, fields, questions, terms, permissions) as YAML."""
-        return self._request("GET", f"/api/v1/rooms/{room_id}/template")["yaml"]
+        return self._request("GET", f"/api/v1/rooms/{room_id}/template/export")["yaml"]
 
     def import_template(self, yaml_text: str, *, name: str | None = None) -> w.TemplateImported:
         """Create a new room from a template YAML text."""

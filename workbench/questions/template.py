@@ -68,11 +68,12 @@ class Parsed:
         out: dict[str, set[str]] = {}
         for scope in self.scopes:
             for source in scope.sources.values():
-                if isinstance(source, exp.Table) and not _is_cte_name(scope, source):
+                if isinstance(source, exp.Table) and not _is_cte_name(scope, source) \
+                        and isinstance(source.this, exp.Identifier):
                     out.setdefault(source.name, set())
             for col in scope.columns:
                 source = scope.sources.get(col.table)
-                if isinstance(source, exp.Table):
+                if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
                     out.setdefault(source.name, set()).add(col.name)
         return out
 

@@ -70,6 +70,9 @@ def allowed_outputs(q: CheckInput) -> list[Violation]:
     for projection in select.expressions:
         expr = projection.unalias()
         name = projection.alias_or_name
+        if isinstance(expr, exp.Star) or (isinstance(expr, exp.Column)
+                                          and isinstance(expr.this, exp.Star)):
+            continue  # no_star reports it
         if expr.find(exp.AggFunc):
             has_agg = True
             form = aggregate_form(expr)

@@ -18,7 +18,8 @@ def join_columns(q: CheckInput) -> list[Violation]:
         if not isinstance(select, exp.Select):
             continue
         for join in select.args.get("joins") or []:
-            target = join.this.alias_or_name
+            target = join.this.name if isinstance(join.this, exp.Table) else \
+                join.this.alias_or_name
             if join.args.get("using"):
                 out.append(Violation(rule=RULE, dataset=target, message=(
                     f"JOIN {target} USING (...) is not allowed; write ON a.col = b.col with join "

@@ -42,6 +42,8 @@ def no_table_functions(q: CheckInput) -> list[Violation]:
                 f"{table.name!r} is not a dataset macro (letters, digits and underscores); files "
                 "and paths cannot be read")))
     for node in tree.walk():
+        if node.find_ancestor(exp.Table) is not None:
+            continue  # a table function, reported above
         if isinstance(node, (exp.Values, exp.Unnest, exp.Lateral, exp.TableSample)):
             out.append(Violation(rule=RULE, message=(
                 f"{node.key.upper()} is not allowed; a question reads only its datasets")))

@@ -87,7 +87,7 @@ def set_defaults(room_id: str, body: w.PermissionRules, actor: Actor = Who, stor
     return ops.set_permission_defaults(store, actor, room_id, body)
 
 
-@router.get("/rooms/{room_id}/template")
+@router.get("/rooms/{room_id}/template/export")
 def export_template(room_id: str, actor: Actor = Who, store: Store = Db) -> dict[str, str]:
     return {"yaml": ops.export_template(store, actor, room_id)}
 
