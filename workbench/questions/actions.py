@@ -52,14 +52,38 @@ def receivers(cur: Any, question_id: str) -> list[str]:
         " ORDER BY org_id", [question_id]).fetchall()]
 
 
+def _room_terms(cur: Any, room: Any, which: str) -> list[str] | None:
+    """The room template's terms (owner | partners | all) as org ids; None when not set."""
+    row = cur.execute(f"SELECT {which} FROM template_terms WHERE room_id = ?",
+                      [room.id]).fetchone()
+    if row is None:
+        return None
+    partners = [o for (o,) in cur.execute(
+        "SELECT org_id FROM room_partners WHERE room_id = ? AND status = 'accepted'"
+        " ORDER BY org_id", [room.id]).fetchall()]
+    return {"owner": [room.owner_org_id], "partners": partners,
+            "all": [room.owner_org_id] + partners}.get(row[0])
+
+
+def effective_runners(cur: Any, room: Any, question_id: str) -> list[str] | None:
+    """Who may run: the question's terms, else the room template's, else anyone (None)."""
+    return runners(cur, question_id) or _room_terms(cur, room, "runs")
+
+
+def effective_receivers(cur: Any, room: Any, question_id: str, runner_org_id: str) -> list[str]:
+    """Who receives: the question's terms, else the room template's, else the runner."""
+    return (receivers(cur, question_id) or _room_terms(cur, room, "receives")
+            or [runner_org_id])
+
+
 def _can_run(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
     row = _question(cur, access, question_id)
     if row is None:
         return None
     if not row[2]:
         return "the question has not been added to the room by its owner yet"
-    allowed_runners = runners(cur, row[0])
-    if allowed_runners and actor.org_id not in allowed_runners:
+    allowed_runners = effective_runners(cur, access.room, row[0])
+    if allowed_runners is not None and actor.org_id not in allowed_runners:
         return "the question's terms do not let your organisation run it"
     return _needs(QP.RUN, "run it")(cur, actor, access, question_id)
 

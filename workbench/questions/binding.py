@@ -24,6 +24,8 @@ class DatasetBinding:
     fields: Mapping[str, str] = field(default_factory=dict)
     #: the analysis rules of the provisioned dataset (keyed by physical column)
     rules: AnalysisRules
+    #: the provisioned dataset's id, when bound from a room (results derive from it)
+    dataset_id: str | None = None
 
     def __post_init__(self) -> None:
         for part in self.view.split("."):
@@ -35,7 +37,7 @@ class DatasetBinding:
     def from_resolved(cls, macro: str, resolved: Any) -> DatasetBinding:
         """From the data package's ResolvedDataset(view, rules, fields)."""
         return cls(macro=macro, view=resolved.view, fields=dict(resolved.fields),
-                   rules=resolved.rules)
+                   rules=resolved.rules, dataset_id=getattr(resolved, "dataset_id", None))
 
     def column(self, field_macro: str) -> str | None:
         """The physical column a field macro maps to, or None when it is not mapped."""

@@ -10,6 +10,8 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import yaml
@@ -401,8 +403,8 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
             "name": room.name,
             "description": room.description,
             "privacy": {"k_min": room.k_min, "dp_enabled": room.dp_enabled,
-                        "epsilon_budget": str(room.epsilon_budget),
-                        "delta_budget": str(room.delta_budget)},
+                        "epsilon_budget": _decimal(room.epsilon_budget),
+                        "delta_budget": _decimal(room.delta_budget)},
             "features": {"intelligence": room.intelligence, "flows": room.flows},
             "fields": {m: {"required": sorted(n)} for m, n in sorted(fields.items())},
             "question_permission_defaults": [
@@ -413,6 +415,14 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
         record(cur, actor, "template.exported", room_id=room_id, resource_type="template",
                resource_id=room_id, resource_org_id=owner)
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def _decimal(x: Fraction) -> str:
+    """A budget as the decimal it was written as (budgets are entered as decimals)."""
+    value = Decimal(x.numerator) / Decimal(x.denominator)
+    if Fraction(value) != x:
+        raise InvalidInput(f"the budget {x} has no exact decimal form")
+    return format(value.normalize(), "f")
 
 
 def _parse_template(text: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from workbench.data.hooks import on_unlink
 from workbench.engine import execute
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkbenchError
 from workbench.governance.audit import record
@@ -57,6 +58,8 @@ class _Prepared:
     receivers: list[str]
     epsilon: Fraction
     delta: Fraction
+    #: provisioned datasets the run reads (its result is derived from them)
+    datasets: list[str]
 
 
 def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
@@ -68,7 +71,7 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
     bindings = room_bindings(cur, room.id, tuple(spec.fields))
     mode = "dp" if room.dp_enabled else "exact"
     compiled = compile_question(spec, bindings, body.parameters, mode=mode)
-    receivers = qa.receivers(cur, row[0]) or [actor.org_id]
+    receivers = qa.effective_receivers(cur, room, row[0], actor.org_id)
     epsilon = to_fraction(body.epsilon, name="epsilon")
     if body.delta is None:
         delta = Fraction(0) if compiled.key_values is not None else room.delta_budget / 10
@@ -79,7 +82,8 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
         epsilon = delta = Fraction(0)
     else:
         epsilon, delta = dp.plan.epsilon, dp.plan.delta
-    return _Prepared(row, spec, compiled, dp, receivers, epsilon, delta)
+    datasets = sorted({b.dataset_id for b in bindings.values() if b.dataset_id})
+    return _Prepared(row, spec, compiled, dp, receivers, epsilon, delta, datasets)
 
 
 def _figures(cur: Any, access: RoomAccess, org_id: str, extra: Budget | None = None
@@ -202,6 +206,7 @@ def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
         "max_groups": p.compiled.max_groups,
         "keys_public": p.compiled.key_values is not None,
         "notes": table.notes,
+        "datasets": p.datasets,
     }
     if p.dp is not None:
         metadata["noise"] = {a.name: {"scale": a.noise_scale, "ci95": a.ci_half_width}
@@ -220,6 +225,18 @@ def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
                        "delta": str(p.delta), "receivers": p.receivers,
                        "suppressed_rows": table.suppressed, "dp": p.dp is not None})
         return _run_out(_load_run(cur, room_id, run_id))
+
+
+@on_unlink
+def _drop_derived_runs(cur: Any, room_id: str, dataset_id: str) -> int:
+    """Runs whose results were computed from an unlinked dataset go with it."""
+    rows = cur.execute(
+        "SELECT id FROM runs WHERE room_id = ? AND metadata IS NOT NULL AND list_contains("
+        "CAST(json_extract(metadata, '$.datasets') AS VARCHAR[]), ?)",
+        [room_id, dataset_id]).fetchall()
+    for (run_id,) in rows:
+        cur.execute("DELETE FROM runs WHERE id = ?", [run_id])
+    return len(rows)
 
 
 def _load_run(cur: Any, room_id: str, run_id: str) -> tuple:

@@ -1,0 +1,105 @@
+"""A real two-party room built through the client: publisher (owner) and advertiser (partner),
+each uploading, provisioning, setting rules and mapping its dataset. Shared by runs tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import pandas as pd
+
+import workbench as wb
+
+REGIONS = ["north", "south", "east", "west"]
+BANDS = ["18-34", "35-54", "55+"]
+
+Q1_SQL = """
+SELECT p.region, p.age_band,
+       COUNT(DISTINCT p.email) AS reach,
+       SUM(a.amount) AS spend
+FROM publisher p JOIN advertiser a ON p.email = a.email
+WHERE a.amount >= :min_amount
+GROUP BY p.region, p.age_band
+"""
+
+
+@dataclass
+class Room:
+    id: str
+    owner: wb.Client
+    partner: wb.Client
+    owner_org: str
+    partner_org: str
+    publisher_dataset: str
+    advertiser_dataset: str
+
+
+def publisher_frame(n: int = 400) -> pd.DataFrame:
+    return pd.DataFrame({
+        "email": [f"User{i}@Example.com " for i in range(n)],
+        "region": [REGIONS[i % 4] for i in range(n)],
+        "age_band": [BANDS[i % 3] for i in range(n)],
+    })
+
+
+def advertiser_frame(n: int = 400) -> pd.DataFrame:
+    # every second publisher user bought something; amounts 0..299
+    return pd.DataFrame({
+        "email": [f"user{2 * i}@example.com" for i in range(n // 2)],
+        "amount": [float((7 * i) % 300) for i in range(n // 2)],
+    })
+
+
+def build_room(owner: wb.Client, make_org, *, dp: bool = True, k_min: int = 1,
+               epsilon_budget: str = "10", publisher: pd.DataFrame | None = None,
+               advertiser: pd.DataFrame | None = None, amount_upper: float = 250.0) -> Room:
+    """Everything a question needs, done the way the two parties would do it."""
+    partner_org = make_org(f"Advertiser {uuid.uuid4().hex[:6]}")
+    partner = partner_org.admin
+    me = owner.whoami()
+    room = owner.create_room(f"room {uuid.uuid4().hex[:6]}", k_min=k_min, dp_enabled=dp,
+                             epsilon_budget=epsilon_budget,
+                             start_date=dt.date.today() - dt.timedelta(days=1))
+    owner.invite_partner(room.id, partner_org.id)
+    partner.accept_invitation(room.id)
+    owner.set_partner_permissions(room.id, partner_org.id, [
+        "manage_clean_room_roles", "manage_datasets", "view_reports",
+        "create_delete_question_runs", "question_builder"])
+
+    pub = owner.connect_dataset(publisher if publisher is not None else publisher_frame(),
+                                "users", identity_column="email", identity_kind="email",
+                                progress=False)
+    pds = owner.provision_dataset(room.id, pub.id, "publisher users")
+    owner.set_analysis_rules(room.id, pds.id, [
+        {"name": "email", "join": True, "aggregations": ["COUNT_DISTINCT"]},
+        {"name": "region", "group_by": True, "public_values": REGIONS},
+        {"name": "age_band", "group_by": True, "public_values": BANDS},
+    ])
+    adv = partner.connect_dataset(advertiser if advertiser is not None else advertiser_frame(),
+                                  "sales", identity_column="email", identity_kind="email",
+                                  progress=False)
+    ads = partner.provision_dataset(room.id, adv.id, "advertiser sales")
+    partner.set_analysis_rules(room.id, ads.id, [
+        {"name": "email", "join": True},
+        {"name": "amount", "aggregations": ["SUM", "AVG"], "lower": 0, "upper": amount_upper},
+    ])
+    owner.set_template(room.id, [
+        {"macro": "publisher", "party": "owner",
+         "fields": [{"macro": "email"}, {"macro": "region"}, {"macro": "age_band"}]},
+        {"macro": "advertiser", "party": partner_org.id,
+         "fields": [{"macro": "email"}, {"macro": "amount"}]},
+    ], runs="all", receives="owner")
+    owner.map_dataset(room.id, "publisher", pds.id,
+                      {"email": "email", "region": "region", "age_band": "age_band"})
+    partner.map_dataset(room.id, "advertiser", ads.id, {"email": "email", "amount": "amount"})
+    return Room(room.id, owner, partner, me.org.id, partner_org.id, pds.id, ads.id)
+
+
+def add_q1(room: Room, **kwargs) -> str:
+    """Author Q1 as the owner and add it to the room."""
+    q = room.owner.create_question(
+        room.id, "Reach and spend by region and age band", Q1_SQL,
+        parameters=[{"name": "min_amount", "type": "number", "default": 0}], **kwargs)
+    room.owner.add_question(room.id, q.id)
+    return q.id
