@@ -4,7 +4,7 @@
 - :func:`signed_in`: wraps a console in a sign-in form unless a token is configured
 """
 
-from widgets.app import signed_in
+from widgets.app import owner_app, partner_app, signed_in
 from widgets.governance import AuditViewer, MembersPanel, OwnerConsole, PartnerConsole, RolesPanel
 
-__all__ = ["AuditViewer", "MembersPanel", "OwnerConsole", "PartnerConsole", "RolesPanel", "signed_in"]
+__all__ = ["AuditViewer", "MembersPanel", "OwnerConsole", "PartnerConsole", "RolesPanel", "owner_app", "partner_app", "signed_in"]

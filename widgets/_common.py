@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import ipywidgets as W
+import traitlets as T
 
 from workbench.errors import BudgetExceeded, RuleViolation, WorkbenchError
 from workbench.wire.permissions import LABELS, Permission
 
 log = logging.getLogger("widgets")
-T = TypeVar("T")
+R = TypeVar("R")
 
 
 def esc(value: object) -> str:
@@ -85,7 +86,7 @@ def _strip_tags(markup: str) -> str:
     return re.sub(r"<[^>]+>", "", markup.replace("<br>", "\n"))
 
 
-def guarded(status: Status, fn: Callable[[], T], success: str | None = None) -> T | None:
+def guarded(status: Status, fn: Callable[[], R], success: str | None = None) -> R | None:
     """Run one service call; show its error in ``status`` instead of raising into the page."""
     try:
         out = fn()
@@ -136,10 +137,40 @@ def button(description: str, style: str = "", **kwargs: Any) -> W.Button:
                     layout=W.Layout(width="auto"), **kwargs)
 
 
-def permission_boxes(values: Sequence[str]) -> dict[str, W.Checkbox]:
-    """One checkbox per permission, labelled for people."""
-    return {v: W.Checkbox(value=False, description=permission_label(v), indent=False,
-                          layout=W.Layout(width="auto")) for v in values}
+class PermissionPicker(W.GridBox):
+    """Checkboxes for permissions; ``options`` says which are offered, ``value`` which are ticked.
+
+    The checkboxes are made once and reused, so the browser only ever sees value changes.
+    """
+
+    options = T.List(T.Unicode())
+    value = T.List(T.Unicode())
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.boxes = {p.value: W.Checkbox(value=False, description=LABELS[p], indent=False,
+                                          layout=W.Layout(width="auto")) for p in Permission}
+        for perm, box in self.boxes.items():
+            box.observe(lambda change, perm=perm: self._ticked(perm, change["new"]), names="value")
+        super().__init__(layout=W.Layout(grid_template_columns="repeat(3, 300px)"), **kwargs)
+
+    def on_value(self, callback: Callable[[list[str]], None]) -> None:
+        """Call ``callback(permissions)`` when the ticked set changes."""
+        self.observe(lambda change: callback(change["new"]), names="value")
+
+    @T.observe("options")
+    def _options_changed(self, change: dict) -> None:
+        self.children = [self.boxes[p] for p in change["new"] if p in self.boxes]
+        self.value = [p for p in self.value if p in change["new"]]
+
+    @T.observe("value")
+    def _value_changed(self, change: dict) -> None:
+        for perm, box in self.boxes.items():
+            box.value = perm in change["new"]
+
+    def _ticked(self, perm: str, on: bool) -> None:
+        ticked = [p for p in self.options if (p == perm and on) or (p != perm and p in self.value)]
+        if ticked != self.value:
+            self.value = ticked
 
 
 def set_options(dropdown: W.Dropdown, options: Sequence[tuple[str, Any]], keep: Any = None) -> None:
@@ -147,3 +178,16 @@ def set_options(dropdown: W.Dropdown, options: Sequence[tuple[str, Any]], keep: 
     dropdown.options = list(options)
     values = [v for _, v in options]
     dropdown.value = keep if keep in values else (values[0] if values else None)
+
+
+def number_text(value: str) -> str:
+    """An exact number from the service ('1/1000000') as a person writes it ('0.000001')."""
+    import decimal
+    from fractions import Fraction
+
+    try:
+        f = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        return value
+    with decimal.localcontext(decimal.Context(prec=8)):
+        return format(decimal.Decimal(f.numerator) / decimal.Decimal(f.denominator), "f")

@@ -70,3 +70,19 @@ class SignIn(W.VBox):
 def signed_in(build: Callable[[Client], W.Widget], **kwargs: Any) -> SignIn:
     """An app: the sign-in form (skipped when WORKBENCH_TOKEN is set), then ``build(client)``."""
     return SignIn(build, **kwargs)
+
+
+def owner_app(**kwargs: Any) -> SignIn:
+    """The owner console app (Voilà: notebooks/apps/owner_console.ipynb)."""
+    from widgets.governance import AuditViewer, OwnerConsole
+
+    return signed_in(lambda c: W.Tab(children=[OwnerConsole(c), AuditViewer(c)],
+                                     titles=("Rooms", "Audit log")), title="Owner console", **kwargs)
+
+
+def partner_app(**kwargs: Any) -> SignIn:
+    """The partner console app (Voilà: notebooks/apps/partner_console.ipynb)."""
+    from widgets.governance import AuditViewer, PartnerConsole
+
+    return signed_in(lambda c: W.Tab(children=[PartnerConsole(c), AuditViewer(c)],
+                                     titles=("Rooms", "Audit log")), title="Partner console", **kwargs)

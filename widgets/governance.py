@@ -22,7 +22,8 @@ from widgets._common import (
     esc,
     guarded,
     heading,
-    permission_boxes,
+    number_text,
+    PermissionPicker,
     permission_label,
     set_options,
     show,
@@ -38,8 +39,8 @@ def _room_summary(room: w.Room) -> str:
         f'<div class="wb-room-summary"><b>{esc(room.name)}</b> '
         f'<span class="wb-room-status">({esc(room.status)})</span>, owned by {esc(room.owner_org_name)}<br>'
         f"{esc(room.start_date.isoformat())} to {esc(end)} &middot; crowd size k-min {room.k_min} &middot; "
-        f"differential privacy {dp} &middot; budget &epsilon; {esc(room.epsilon_budget)}, "
-        f"&delta; {esc(room.delta_budget)} per party &middot; features: {esc(features)}</div>"
+        f"differential privacy {dp} &middot; budget &epsilon; {esc(number_text(room.epsilon_budget))}, "
+        f"&delta; {esc(number_text(room.delta_budget))} per party &middot; features: {esc(features)}</div>"
     )
 
 
@@ -63,13 +64,11 @@ class RolesPanel(W.VBox):
         self.status = Status()
         self.table = W.HTML()
         self.new_name = W.Text(placeholder="role name", description="New role")
-        self.new_boxes: dict[str, W.Checkbox] = {}
-        self.new_perms = W.VBox()
+        self.new_perms = PermissionPicker()
         self.create = button("Create role", "primary")
         self.create.on_click(lambda _: self._create())
         self.edit_pick = W.Dropdown(description="Edit role", options=[])
-        self.edit_boxes: dict[str, W.Checkbox] = {}
-        self.edit_perms = W.VBox()
+        self.edit_perms = PermissionPicker()
         self.save = button("Save role")
         self.save.on_click(lambda _: self._save())
         self.delete = button("Delete role", "danger")
@@ -98,21 +97,18 @@ class RolesPanel(W.VBox):
         can = room.abilities.get("role.manage", False)
         show(self.manage, can)
         if can:
-            self.new_boxes = permission_boxes(room.available_permissions)
-            self.new_perms.children = list(self.new_boxes.values())
-            self.edit_boxes = permission_boxes(room.available_permissions)
-            self.edit_perms.children = list(self.edit_boxes.values())
+            self.new_perms.options = list(room.available_permissions)
+            self.edit_perms.options = list(room.available_permissions)
             set_options(self.edit_pick, [(r.name, r.id) for r in self.roles if r.editable], self.edit_pick.value)
             self._fill_edit()
 
     def _fill_edit(self) -> None:
         role = next((r for r in self.roles if r.id == self.edit_pick.value), None)
-        for perm, box in self.edit_boxes.items():
-            box.value = role is not None and perm in role.permissions
+        self.edit_perms.value = list(role.permissions) if role is not None else []
 
     def _create(self) -> None:
         room = self.room
-        perms = [p for p, box in self.new_boxes.items() if box.value]
+        perms = list(self.new_perms.value)
         name = self.new_name.value
         if guarded(self.status, lambda: self.client.create_role(room.id, name, perms),
                    f"role {name!r} created") is not None:
@@ -124,7 +120,7 @@ class RolesPanel(W.VBox):
         if role_id is None:
             self.status.error("pick a role to edit first")
             return
-        perms = [p for p, box in self.edit_boxes.items() if box.value]
+        perms = list(self.edit_perms.value)
         if guarded(self.status, lambda: self.client.update_role(room.id, role_id, permissions=perms),
                    "role saved") is not None:
             self._reload()
@@ -250,8 +246,7 @@ class OwnerConsole(_RoomBound):
         self.invite_box = W.HBox([self.invite_org, self.invite])
         self.partner_pick = W.Dropdown(description="Partner", options=[])
         self.partner_pick.observe(lambda _: self._fill_partner(), names="value")
-        self.partner_boxes: dict[str, W.Checkbox] = {}
-        self.partner_perms = W.VBox()
+        self.partner_perms = PermissionPicker()
         self.save_partner = button("Save partner permissions")
         self.save_partner.on_click(lambda _: self._save_partner())
         self.remove_partner = button("Remove partner", "danger")
@@ -301,8 +296,7 @@ class OwnerConsole(_RoomBound):
             [(p.org_name, p.org_id, p.status, ", ".join(permission_label(x) for x in p.available_permissions))
              for p in room.partners], css_class="wb-partners", empty="no partners invited yet")
         # partners may be offered every permission the owner has; the service refuses owner-only ones
-        self.partner_boxes = permission_boxes(room.available_permissions)
-        self.partner_perms.children = list(self.partner_boxes.values())
+        self.partner_perms.options = list(room.available_permissions)
         set_options(self.partner_pick, [(p.org_name, p.org_id) for p in room.partners], self.partner_pick.value)
         self._fill_partner()
         self.roles.load(room)
@@ -311,8 +305,7 @@ class OwnerConsole(_RoomBound):
     def _fill_partner(self) -> None:
         room = self.room
         partner = next((p for p in (room.partners if room else []) if p.org_id == self.partner_pick.value), None)
-        for perm, box in self.partner_boxes.items():
-            box.value = partner is not None and perm in partner.available_permissions
+        self.partner_perms.value = list(partner.available_permissions) if partner is not None else []
 
     def _create(self) -> None:
         name = self.new_name.value
@@ -353,7 +346,7 @@ class OwnerConsole(_RoomBound):
         if org_id is None:
             self.status.error("pick a partner")
             return
-        perms = [p for p, box in self.partner_boxes.items() if box.value]
+        perms = list(self.partner_perms.value)
         if guarded(self.status, lambda: self.client.set_partner_permissions(room.id, org_id, perms)) is not None:
             self._show_room()
             self.status.ok("partner permissions saved")
