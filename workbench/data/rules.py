@@ -7,7 +7,7 @@ the DP engine read them; nothing else decides what a column may be used for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Aggregation = Literal["COUNT", "COUNT_DISTINCT", "SUM", "AVG"]
 AGGREGATIONS: tuple[Aggregation, ...] = ("COUNT", "COUNT_DISTINCT", "SUM", "AVG")
@@ -65,3 +65,45 @@ class AnalysisRules:
         return self.columns.get(name) or {k.lower(): v for k, v in self.columns.items()}.get(
             name.lower()
         )
+
+
+def rules_to_json(rules: AnalysisRules) -> dict[str, Any]:
+    """A JSON-ready dict of ``rules`` (columns sorted by name); the store and the wire use it."""
+    return {
+        "dataset_id": rules.dataset_id,
+        "version": rules.version,
+        "identity": rules.identity,
+        "pii": sorted(rules.pii),
+        "columns": [
+            {
+                "name": c.name,
+                "join": c.join,
+                "group_by": c.group_by,
+                "public_values": list(c.public_values) if c.public_values is not None else None,
+                "aggregations": sorted(c.aggregations),
+                "lower": c.lower,
+                "upper": c.upper,
+                "input_k_min": c.input_k_min,
+            }
+            for c in sorted(rules.columns.values(), key=lambda c: c.name)
+        ],
+    }
+
+
+def rules_from_json(dataset_id: str, version: int, data: dict[str, Any]) -> AnalysisRules:
+    """The rules :func:`rules_to_json` wrote."""
+    columns = {
+        c["name"]: ColumnRule(
+            name=c["name"],
+            join=bool(c.get("join", False)),
+            group_by=bool(c.get("group_by", False)),
+            public_values=tuple(c["public_values"]) if c.get("public_values") is not None else None,
+            aggregations=frozenset(c.get("aggregations", ())),
+            lower=c.get("lower"),
+            upper=c.get("upper"),
+            input_k_min=c.get("input_k_min"),
+        )
+        for c in data.get("columns", [])
+    }
+    return AnalysisRules(dataset_id=dataset_id, version=version, columns=columns,
+                         pii=frozenset(data.get("pii", ())), identity=data.get("identity"))
