@@ -220,12 +220,21 @@ def _dataset_out(cur: Any, actor: Actor, k_min: int, row: tuple) -> w.Dataset:
 
 
 def _questions_using(cur: Any, room_id: str, macro: str) -> list[str]:
-    """Names of the room's questions whose SQL reads ``macro`` (when the questions package is there)."""
+    """Names of the room's questions whose SQL reads ``macro`` (parsed by the questions package)."""
     try:
-        from workbench.questions import usage  # type: ignore[attr-defined]
+        from workbench.questions.spec import Question
     except ImportError:
         return []
-    return list(usage.questions_using(cur, room_id, macro))
+    names = []
+    for name, spec in cur.execute("SELECT name, spec FROM questions WHERE room_id = ? ORDER BY name",
+                                  [room_id]).fetchall():
+        try:
+            used = Question.from_dict(json.loads(spec)).fields
+        except Exception:  # a question that no longer parses reads nothing
+            continue
+        if any(m.lower() == macro.lower() for m in used):
+            names.append(name)
+    return names
 
 
 def list_datasets(store: Store, actor: Actor, room_id: str) -> list[w.Dataset]:

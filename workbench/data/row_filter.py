@@ -51,6 +51,9 @@ def check_row_filter(text: str, columns: list[str]) -> str:
     tree = statements[0]
     if isinstance(tree, (exp.Query, exp.Command)) or not isinstance(tree, exp.Expression):
         raise InvalidInput("the row filter must be an expression over the dataset's columns, not a statement")
+    if not _is_predicate(tree):
+        raise InvalidInput("the row filter must be a condition (true or false per row), e.g. "
+                           "spend > 0 or region IN ('north', 'south')")
     known = {c.lower(): c for c in columns}
     for node in tree.walk():
         if isinstance(node, (exp.Subquery, exp.Select, exp.Query, exp.Exists)):
@@ -68,7 +71,7 @@ def check_row_filter(text: str, columns: list[str]) -> str:
                 raise InvalidInput(f"the row filter casts to {node.sql()}, which is not allowed")
             continue
         if isinstance(node, exp.Func) and not isinstance(node, _FUNCTIONS + _ALLOWED):
-            name = node.sql_name() if not isinstance(node, exp.Anonymous) else node.name
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             raise InvalidInput(
                 f"the row filter calls {name}(), which is not allowed; filters may use comparisons, "
                 "AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL and simple functions (lower, upper, trim, "
@@ -81,3 +84,17 @@ def check_row_filter(text: str, columns: list[str]) -> str:
     for col in tree.find_all(exp.Column):
         col.set("this", exp.to_identifier(known[col.name.lower()], quoted=True))
     return tree.sql(dialect=DIALECT, comments=False)
+
+
+_PREDICATES = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
+               exp.Like, exp.ILike, exp.Boolean, exp.NullSafeEQ, exp.NullSafeNEQ, exp.StartsWith)
+
+
+def _is_predicate(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Paren):
+        return _is_predicate(node.this)
+    if isinstance(node, (exp.And, exp.Or)):
+        return _is_predicate(node.left) and _is_predicate(node.right)
+    if isinstance(node, exp.Not):
+        return _is_predicate(node.this)
+    return isinstance(node, _PREDICATES)
