@@ -191,3 +191,15 @@ def number_text(value: str) -> str:
         return value
     with decimal.localcontext(decimal.Context(prec=8)):
         return format(decimal.Decimal(f.numerator) / decimal.Decimal(f.denominator), "f")
+
+
+def show_figure(out: W.Output, figure: Any) -> None:
+    """Draw a Plotly figure into an Output widget (a kernel renders it; plain Python has no page)."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    out.clear_output(wait=True)
+    if get_ipython() is None:
+        return
+    with out:
+        display(figure)

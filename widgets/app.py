@@ -86,3 +86,17 @@ def partner_app(**kwargs: Any) -> SignIn:
 
     return signed_in(lambda c: W.Tab(children=[PartnerConsole(c), AuditViewer(c)],
                                      titles=("Rooms", "Audit log")), title="Partner console", **kwargs)
+
+
+def analyst_app(**kwargs: Any) -> SignIn:
+    """The analyst's question runner (Voilà: notebooks/apps/analyst_runner.ipynb)."""
+    from widgets.runner import QuestionRunner
+
+    return signed_in(QuestionRunner, title="Question runner", **kwargs)
+
+
+def dashboards_app(**kwargs: Any) -> SignIn:
+    """The dashboards viewer (Voilà: notebooks/apps/dashboards.ipynb)."""
+    from widgets.dashboards import Dashboards
+
+    return signed_in(Dashboards, title="Dashboards", **kwargs)
