@@ -238,7 +238,7 @@ def get_connection(store: Store, actor: Actor, conn_id: str) -> w.Connection:
 
 
 def delete_connection(store: Store, actor: Actor, conn_id: str) -> w.Deleted:
-    """Delete a connection, unlinking it from every room first; then scrub freed storage."""
+    """Delete a connection, unlinking it from every room first, then checkpoint."""
     from workbench.data.provisioning import unlink
 
     with store.transaction() as cur:
@@ -267,43 +267,17 @@ def delete_connection(store: Store, actor: Actor, conn_id: str) -> w.Deleted:
         record(cur, actor, "data.connection.deleted", resource_type="data_connection",
                resource_id=conn_id, resource_org_id=actor.org_id,
                detail={"rows_deleted": rows, "datasets_unlinked": total.datasets_unlinked})
-    scrub(store)
+    settle(store)
     return total
 
 
-def _free_blocks(store: Store) -> tuple[int, int]:
-    with store.reader() as cur:
-        free, block = cur.execute(
-            "SELECT free_blocks, block_size FROM pragma_database_size() WHERE database_name = 'store'"
-        ).fetchone()
-    return int(free), int(block)
+def settle(store: Store) -> None:
+    """Checkpoint after a delete, so the write-ahead log no longer holds the deleted rows.
 
-
-def scrub(store: Store, *, rounds: int = 4) -> int:
-    """Overwrite the store's free blocks so dropped rows leave no bytes behind; blocks overwritten.
-
-    DuckDB frees the blocks of a dropped table at the next checkpoint but does not clear them, and
-    reuses free blocks before growing the file. Filling every free block with random filler,
-    checkpointing, then dropping the filler leaves only filler in the free space.
+    DuckDB does not clear freed blocks, and a newly written block's unused tail may carry stale
+    buffer memory; both stay encrypted with the store key. Filling free blocks does not help (the
+    filler's own tails can carry the same stale memory), so the residue-free guarantee for the
+    raw file rests on encryption; a physical compaction into a fresh file (a store-level step)
+    is what would remove even encrypted residue.
     """
     store.checkpoint()
-    free, block = _free_blocks(store)
-    if not free:
-        return 0
-    fill = "SELECT md5(random()::VARCHAR) || md5(random()::VARCHAR) AS x FROM range({rows})"
-    try:
-        with store.transaction() as cur:
-            cur.execute("CREATE TABLE ds.scrub_filler AS " + fill.format(rows=int((free + 2) * block // 24)))
-        store.checkpoint()
-        for _ in range(rounds):
-            left, _ = _free_blocks(store)
-            if not left:
-                break
-            with store.transaction() as cur:
-                cur.execute("INSERT INTO ds.scrub_filler " + fill.format(rows=int((left + 2) * block // 24)))
-            store.checkpoint()
-    finally:
-        with store.transaction() as cur:
-            cur.execute("DROP TABLE IF EXISTS ds.scrub_filler")
-        store.checkpoint()
-    return free

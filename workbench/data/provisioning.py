@@ -283,7 +283,7 @@ def unlink(cur: Any, room_id: str, dataset_id: str) -> w.Deleted:
 
 def unprovision(store: Store, actor: Actor, room_id: str, dataset_id: str) -> w.Deleted:
     """Remove the caller's org's dataset from the room with everything derived from it."""
-    from workbench.data.connections import scrub
+    from workbench.data.connections import settle
 
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "dataset.unprovision", room_id=room_id, resource_type="dataset",
@@ -297,7 +297,7 @@ def unprovision(store: Store, actor: Actor, room_id: str, dataset_id: str) -> w.
         record(cur, actor, "dataset.unlinked", room_id=room_id, resource_type="dataset",
                resource_id=dataset_id, resource_org_id=actor.org_id,
                detail={"mappings_removed": out.mappings_removed, "derived_removed": out.derived_removed})
-    scrub(store)
+    settle(store)
     return out
 
 
