@@ -142,3 +142,10 @@ def test_parameter_types_are_checked_before_anything_runs():
     with pytest.raises(InvalidInput, match="unknown parameters"):
         compile_question(q, bindings(), {"days": ["2024-01-01", "2024-02-01"], "r": "north",
                                          "x": 1})
+
+
+def test_ungrouped_count_counts_each_person_once_by_default():
+    q = Question(name="q", sql="""SELECT COUNT(*) AS n FROM publisher p
+        JOIN advertiser a ON p.email = a.email""")
+    exact = execute(_db(extra_identity_rows=7), compile_question(q, bindings(), {}))
+    assert exact.keys == [()] and exact.vectors["n"] == [101]
