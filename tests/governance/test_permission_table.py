@@ -1,7 +1,9 @@
 """DESIGN.md's permission table, every cell, through the HTTP API of a real service.
 
 Each permission x (owner org, partner org) x (role holding it, role not holding it) x
-(room active, room expired). A probe performs the permission's representative operation.
+(room active, room expired). A probe performs the permission's representative operation on a
+room with real datasets, a question and a run; schedules and flows, whose operations are not
+built yet, ask the policy function their operations will call.
 """
 
 from __future__ import annotations
@@ -18,23 +20,36 @@ import workbench as wb
 from workbench.governance.permissions import OWNER_ONLY
 from workbench.wire.permissions import Permission as P
 
+from tests.runs.room import BANDS, Q1_SQL, REGIONS, Room, add_q1, build_room
+
 #: permissions that only read: allowed in an expired (read-only) room
 READS = {P.VIEW_REPORTS, P.INTELLIGENCE_VIEWER, P.VIEW_FLOWS}
 
 
 @dataclass
 class Setup:
-    room_id: str
-    owner_org: str
-    partner_org: str
+    room: Room
+    question_id: str
+    run_id: str
     #: (org side, permission, holds) -> client
     clients: dict[tuple[str, P, bool], wb.Client]
 
+    @property
+    def room_id(self) -> str:
+        return self.room.id
 
-def _via_policy(action: str) -> Callable[[wb.Client, Setup], None]:
-    """For operations built by other parts of the product, ask the same policy function."""
+    def dataset_of(self, side: str) -> str:
+        return self.room.publisher_dataset if side == "owner" else self.room.advertiser_dataset
 
-    def probe(client: wb.Client, s: Setup) -> None:
+    @property
+    def both(self) -> list[str]:
+        return [self.room.owner_org, self.room.partner_org]
+
+
+def _via_policy(action: str) -> Callable[[wb.Client, Setup, str], None]:
+    """Schedules and flows have no operations yet: ask the same policy function they will use."""
+
+    def probe(client: wb.Client, s: Setup, side: str) -> None:
         answer = client.check(s.room_id, action)
         if not answer["allowed"]:
             if "ended" in answer["reason"]:
@@ -44,47 +59,67 @@ def _via_policy(action: str) -> Callable[[wb.Client, Setup], None]:
     return probe
 
 
-def _create_role(client: wb.Client, s: Setup) -> None:
-    client.create_role(s.room_id, f"probe-{uuid.uuid4().hex[:8]}", [])
+def _name() -> str:
+    return f"probe {uuid.uuid4().hex[:8]}"
 
 
-def _set_partner_permissions(client: wb.Client, s: Setup) -> None:
-    client.set_partner_permissions(s.room_id, s.partner_org, ALL_PARTNER)
-
-
-PROBES: dict[P, Callable[[wb.Client, Setup], None]] = {
-    P.MANAGE_ROLES: _create_role,
-    P.PARTNER_MANAGEMENT: _set_partner_permissions,
-    P.MANAGE_DATASETS: _via_policy("dataset.provision"),
-    P.VIEW_REPORTS: _via_policy("run.read"),
-    P.RUNS: _via_policy("run.create"),
+#: each permission's representative operation, through the real HTTP API
+PROBES: dict[P, Callable[[wb.Client, Setup, str], object]] = {
+    P.MANAGE_ROLES: lambda c, s, side: c.create_role(s.room_id, _name(), []),
+    P.PARTNER_MANAGEMENT: lambda c, s, side: c.set_partner_permissions(s.room_id, s.room.partner_org, ALL_PARTNER),
+    P.MANAGE_DATASETS: lambda c, s, side: c.set_analysis_rules(s.room_id, s.dataset_of(side), RULES[side]),
+    P.VIEW_REPORTS: lambda c, s, side: c.run_result(s.room_id, s.run_id),
+    P.RUNS: lambda c, s, side: c.run(s.room_id, s.question_id, {"min_amount": 0}, epsilon="0.01"),
+    P.QUESTION_BUILDER: lambda c, s, side: c.create_question(s.room_id, _name(), Q1_SQL, parameters=Q1_PARAMS),
+    P.ADD_DELETE_QUESTIONS: lambda c, s, side: c.set_terms(s.room_id, s.question_id, runners=s.both, receivers=s.both),
+    P.INTELLIGENCE_VIEWER: lambda c, s, side: c.dashboards(s.room_id),
+    P.INTELLIGENCE_CREATOR: lambda c, s, side: c.create_dashboard(s.room_id, _name()),
     P.SCHEDULES: _via_policy("schedule.manage"),
-    P.QUESTION_BUILDER: _via_policy("question.author"),
-    P.INTELLIGENCE_VIEWER: _via_policy("dashboard.read"),
-    P.INTELLIGENCE_CREATOR: _via_policy("dashboard.manage"),
     P.FLOW_BUILDER: _via_policy("flow.build"),
     P.FLOW_RUNS: _via_policy("flow.run"),
     P.VIEW_FLOWS: _via_policy("flow.read"),
-    P.ADD_DELETE_QUESTIONS: _via_policy("question.add"),
 }
 ALL_PARTNER = sorted(p.value for p in P if p not in OWNER_ONLY)
+Q1_PARAMS = [{"name": "min_amount", "type": "number", "default": 0}]
+RULES = {
+    "owner": [{"name": "email", "join": True, "aggregations": ["COUNT_DISTINCT"]},
+              {"name": "region", "group_by": True, "public_values": REGIONS},
+              {"name": "age_band", "group_by": True, "public_values": BANDS}],
+    "partner": [{"name": "email", "join": True},
+                {"name": "amount", "aggregations": ["SUM", "AVG"], "lower": 0, "upper": 250.0}],
+}
 
 
 def test_every_permission_has_a_probe() -> None:
     assert set(PROBES) == set(P)
 
 
+@dataclass
+class _Org:
+    id: str
+    admin: wb.Client
+
+
 def _setup(service, expired: bool) -> Setup:
-    owner = service.client(service.admin_token)
-    partner_org = owner.create_org(f"Partner {uuid.uuid4().hex[:6]}", "padmin")
-    partner = service.client(partner_org.token.secret)
-    today = dt.date.today()
-    room = owner.create_room(f"table {uuid.uuid4().hex[:6]}", start_date=today - dt.timedelta(days=30),
-                             intelligence=True, flows=True)
-    owner.invite_partner(room.id, partner_org.org.id)
-    partner.accept_invitation(room.id)
-    owner.set_partner_permissions(room.id, partner_org.org.id, ALL_PARTNER)
-    s = Setup(room.id, service.org_id, partner_org.org.id, {})
+    root = service.client(service.admin_token)
+
+    def make_org(name: str) -> _Org:
+        made = root.create_org(f"{name} {uuid.uuid4().hex[:6]}", "admin")
+        return _Org(made.org.id, service.client(made.token.secret))
+
+    owner = make_org("Owner").admin
+
+    room = build_room(owner, make_org, epsilon_budget="1000")
+    partner = room.partner
+    owner.update_room(room.id, intelligence=True, flows=True)
+    owner.set_partner_permissions(room.id, room.partner_org, ALL_PARTNER)
+    question_id = add_q1(room)
+    both = [room.owner_org, room.partner_org]
+    owner.set_terms(room.id, question_id, runners=both, receivers=both)
+    owner.set_question_permission_defaults(room.id, [
+        {"permission": p, "partner_org_id": "*", "allowed": True} for p in ("view_code", "run", "view_output")])
+    run_id = owner.run(room.id, question_id, {"min_amount": 0}, epsilon="0.01").id
+    s = Setup(room, question_id, run_id, {})
     for side, admin in (("owner", owner), ("partner", partner)):
         available = set(admin.room(room.id).available_permissions)
         for perm in P:
@@ -96,7 +131,7 @@ def _setup(service, expired: bool) -> Setup:
                 admin.add_member(room.id, user.id, role.id)
                 s.clients[(side, perm, holds)] = service.client(admin.issue_token(user.id).secret)
     if expired:
-        owner.update_room(room.id, end_date=today - dt.timedelta(days=1))
+        owner.update_room(room.id, end_date=dt.date.today() - dt.timedelta(days=1))
     return s
 
 
@@ -125,7 +160,7 @@ def test_permission_table(rooms, side: str, perm: P, holds: bool, expired: bool)
     setup = rooms[expired]
     client = setup.clients[(side, perm, holds)]
     try:
-        PROBES[perm](client, setup)
+        PROBES[perm](client, setup, side)
         outcome = "ok"
     except wb.RoomExpired:
         outcome = "expired"
