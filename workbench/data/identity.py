@@ -20,6 +20,7 @@ Canonical forms:
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from workbench.errors import InvalidInput
 
@@ -58,16 +59,37 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: characters trimmed around identity values (SQL and Arrow agree on them)
+TRIM_CHARS = " \t\r\n\x0b\x0c"
+
+
 def _clean(col: str) -> str:
+    if col.startswith('"__clean'):
+        return col
     return f"lower(trim(CAST({col} AS VARCHAR), {_WS}))"
+
+
+def clean_arrow(values: Any) -> Any:
+    """Trimmed, lowercased text of an Arrow column: the same as the SQL cleaning, computed once.
+
+    Give the result the column name ``__clean`` and pass that name to the SQL builders: they
+    then skip their own trim/lower, so the work is not repeated in the filter and the hash.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = pc.cast(values, pa.string())
+    return pc.utf8_lower(pc.utf8_trim(values, characters=TRIM_CHARS))
+
+
+def _email_ok(s: str) -> str:
+    return f"(length({s}) <= 254 AND regexp_full_match({s}, '[^@\\s]+@[^@\\s.]+(\\.[^@\\s.]+)+'))"
 
 
 def _email(col: str) -> str:
     s = _clean(col)
-    return (
-        f"CASE WHEN length({s}) <= 254 AND regexp_full_match({s}, '[^@\\s]+@[^@\\s.]+(\\.[^@\\s.]+)+')"
-        f" THEN {s} END"
-    )
+    return f"CASE WHEN {_email_ok(s)} THEN {s} END"
 
 
 def _maid(col: str) -> str:
@@ -164,9 +186,30 @@ def _ip(col: str) -> str:
     return _let(_clean(col), "v", body)
 
 
+def _sha256_ok(s: str) -> str:
+    return f"regexp_full_match({s}, '[0-9a-f]{{64}}')"
+
+
 def _sha256(col: str) -> str:
     s = _clean(col)
-    return f"CASE WHEN regexp_full_match({s}, '[0-9a-f]{{64}}') THEN {s} END"
+    return f"CASE WHEN {_sha256_ok(s)} THEN {s} END"
+
+
+def keep_sql(kind: IdentityKind, column: str) -> tuple[str, str]:
+    """(condition, canonical value) for rows to keep, each computing as little as possible.
+
+    For email and SHA-256 the canonical text is the cleaned text itself, so the condition is a
+    cheap check and the value a plain column; the other kinds use the full normalisation.
+    """
+    kind = IdentityKind(kind)
+    col = quote_ident(column)
+    s = _clean(col)
+    if kind is IdentityKind.EMAIL:
+        return _email_ok(s), s
+    if kind is IdentityKind.SHA256:
+        return _sha256_ok(s), s
+    norm = normalise_sql(kind, column)
+    return f"({norm}) IS NOT NULL", norm
 
 
 _NORMALISE = {
