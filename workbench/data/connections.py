@@ -12,12 +12,11 @@ import json
 import uuid
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from workbench.data import identity as ident
-from workbench.data.staging import CHUNK_BYTES, Staging, staging_for
+from workbench.data.staging import CHUNK_BYTES, staging_for
 from workbench.data import files
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance.audit import record
