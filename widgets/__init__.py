@@ -4,14 +4,26 @@
 - :class:`QuestionRunner`: plan, run and explore released results (analysts)
 - :class:`Dashboards`: Intelligence dashboards (creators build, viewers look)
 - :func:`signed_in` and the ``*_app`` functions: the Voilà apps, with a sign-in step
+
+Names load on first use, so an app shows its sign-in form without importing every console.
 """
 
-from widgets.app import analyst_app, dashboards_app, owner_app, partner_app, signed_in
-from widgets.dashboards import Dashboards
-from widgets.governance import AuditViewer, MembersPanel, OwnerConsole, PartnerConsole, RolesPanel
-from widgets.runner import QuestionRunner
+from __future__ import annotations
 
-__all__ = [
-    "AuditViewer", "Dashboards", "MembersPanel", "OwnerConsole", "PartnerConsole", "QuestionRunner",
-    "RolesPanel", "analyst_app", "dashboards_app", "owner_app", "partner_app", "signed_in",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "AuditViewer": "widgets.governance", "MembersPanel": "widgets.governance",
+    "OwnerConsole": "widgets.governance", "PartnerConsole": "widgets.governance",
+    "RolesPanel": "widgets.governance", "QuestionRunner": "widgets.runner", "Dashboards": "widgets.dashboards",
+    "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "owner_app": "widgets.app",
+    "partner_app": "widgets.app", "signed_in": "widgets.app",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'widgets' has no attribute {name!r}")

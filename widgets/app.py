@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -65,38 +67,66 @@ class SignIn(W.VBox):
         self.client, self.app, self.value = client, app, me.user.name
         self.token.value = ""
         self.children = [app]
+        start = getattr(app, "start", None)
+        if callable(start):  # the console's frame is on screen; now fetch and draw its contents
+            start()
 
 
-def signed_in(build: Callable[[Client], W.Widget], **kwargs: Any) -> SignIn:
-    """An app: the sign-in form (skipped when WORKBENCH_TOKEN is set), then ``build(client)``."""
+def signed_in(build: Callable[[Client], W.Widget], *, warm: tuple[str, ...] = (), **kwargs: Any) -> SignIn:
+    """An app: the sign-in form (skipped when WORKBENCH_TOKEN is set), then ``build(client)``.
+
+    ``warm`` names modules to import in the background while the user types the token, so the
+    form shows at once and the console is ready when they press Sign in.
+    """
+    if warm:
+        threading.Thread(target=_warm, args=(warm,), daemon=True).start()
     return SignIn(build, **kwargs)
+
+
+def _warm(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
+    if "widgets.charts" in modules:
+        from widgets.charts import warm_up
+
+        warm_up()
 
 
 def owner_app(**kwargs: Any) -> SignIn:
     """The owner console app (Voilà: notebooks/apps/owner_console.ipynb)."""
-    from widgets.governance import AuditViewer, OwnerConsole
+    def build(client: Client) -> W.Widget:
+        from widgets.governance import AuditViewer, OwnerConsole
 
-    return signed_in(lambda c: W.Tab(children=[OwnerConsole(c), AuditViewer(c)],
-                                     titles=("Rooms", "Audit log")), title="Owner console", **kwargs)
+        return W.Tab(children=[OwnerConsole(client), AuditViewer(client)], titles=("Rooms", "Audit log"))
+
+    return signed_in(build, title="Owner console", warm=("widgets.governance",), **kwargs)
 
 
 def partner_app(**kwargs: Any) -> SignIn:
     """The partner console app (Voilà: notebooks/apps/partner_console.ipynb)."""
-    from widgets.governance import AuditViewer, PartnerConsole
+    def build(client: Client) -> W.Widget:
+        from widgets.governance import AuditViewer, PartnerConsole
 
-    return signed_in(lambda c: W.Tab(children=[PartnerConsole(c), AuditViewer(c)],
-                                     titles=("Rooms", "Audit log")), title="Partner console", **kwargs)
+        return W.Tab(children=[PartnerConsole(client), AuditViewer(client)], titles=("Rooms", "Audit log"))
+
+    return signed_in(build, title="Partner console", warm=("widgets.governance",), **kwargs)
 
 
 def analyst_app(**kwargs: Any) -> SignIn:
     """The analyst's question runner (Voilà: notebooks/apps/analyst_runner.ipynb)."""
-    from widgets.runner import QuestionRunner
+    def build(client: Client) -> W.Widget:
+        from widgets.runner import QuestionRunner
 
-    return signed_in(QuestionRunner, title="Question runner", **kwargs)
+        return QuestionRunner(client, defer=True)
+
+    return signed_in(build, title="Question runner", warm=("widgets.runner", "widgets.charts"), **kwargs)
 
 
 def dashboards_app(**kwargs: Any) -> SignIn:
     """The dashboards viewer (Voilà: notebooks/apps/dashboards.ipynb)."""
-    from widgets.dashboards import Dashboards
+    def build(client: Client) -> W.Widget:
+        from widgets.dashboards import Dashboards
 
-    return signed_in(Dashboards, title="Dashboards", **kwargs)
+        return Dashboards(client, defer=True)
+
+    return signed_in(build, title="Dashboards", warm=("widgets.dashboards", "widgets.charts"), **kwargs)

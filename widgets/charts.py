@@ -130,3 +130,10 @@ def csv_link(result: RunResult, file_name: str) -> str:
     data = base64.b64encode(csv_text(result).encode()).decode()
     return (f'<a class="wb-csv" download="{esc(file_name)}" href="data:text/csv;base64,{data}">'
             f"Download CSV ({esc(file_name)})</a>")
+
+
+def warm_up() -> None:
+    """Pay Plotly's one-time costs (lazy imports, renderer set-up) before the first real chart."""
+    fig = go.Figure(data=[go.Bar(x=["a"], y=[1], error_y=dict(type="data", array=[1]))])
+    fig.update_layout(template="plotly_white")
+    fig._repr_mimebundle_({}, {})

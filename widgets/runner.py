@@ -107,8 +107,11 @@ class QuestionRunner(W.VBox):
 
     value = T.Unicode(None, allow_none=True)
 
-    def __init__(self, client: Client, room_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, client: Client, room_id: str | None = None, *, defer: bool = False,
+                 **kwargs: Any) -> None:
+        """``defer=True`` draws the frame only; :meth:`start` then fetches rooms (apps show the frame first)."""
         self.client = client
+        self._first_room = room_id
         self.status = Status()
         self.questions: list[q.Question] = []
         self.question: q.Question | None = None
@@ -158,9 +161,17 @@ class QuestionRunner(W.VBox):
         self.add_class("wb-runner")
         show(self.result_box, False)
         show(self.progress, False)
-        rooms = guarded(self.status, client.rooms) or []
+        if defer:
+            self.status.info("Loading …")
+        else:
+            self.start()
+
+    def start(self) -> None:
+        """Fetch the rooms and show the first (or the requested) one."""
+        self.status.clear()
+        rooms = guarded(self.status, self.client.rooms) or []
         set_options(self.room, [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms
-                                if r.my_org_status in ("owner", "accepted")], room_id)
+                                if r.my_org_status in ("owner", "accepted")], self._first_room)
         if self.room.value is None:
             self.status.info("You are not in any clean room yet.")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ROOT, LiveService, free_port, wait_http_ok
+from workbench.demo import voila_command
 
 expect.set_options(timeout=30_000)  # a kernel round-trip on 2 cores needs more than the default 5 s
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -68,16 +68,15 @@ def voila(live_service: LiveService, tmp_path_factory: pytest.TempPathFactory) -
     env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_TOKEN", "WORKBENCH_STORE_KEY")}
     env["WORKBENCH_URL"] = live_service.url
     with open(log_path, "w") as log:  # a file, not a pipe: an unread pipe blocks the server
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "voila", str(APPS), "--no-browser", f"--port={port}",
-             "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--show_tracebacks=True", "--classic-tree",
-             "--MappingKernelManager.cull_idle_timeout=60", "--MappingKernelManager.cull_interval=10"],
+        proc = subprocess.Popen(  # the demo's own command line, so the tests see what users see
+            [*voila_command(APPS, "127.0.0.1", port, cull_idle=60), "--show_tracebacks=True"],
             cwd=APPS, stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     server = Voila(f"http://127.0.0.1:{port}", proc.pid, log_path)
     try:
         try:  # poll a static file: every GET of a notebook starts a kernel
             wait_http_ok(f"{server.url}/voila/static/voila.js", proc)
+            _wait_for_pools(log_path, proc)
         except Exception as exc:
             raise RuntimeError(log_path.read_text()[-3000:]) from exc
         yield server
@@ -96,7 +95,21 @@ def voila(live_service: LiveService, tmp_path_factory: pytest.TempPathFactory) -
             path.write_text(json.dumps(old, indent=2))
 
 
-def open_app(page: Page, voila: Voila, name: str, token: str) -> None:
+def _wait_for_pools(log_path: Path, proc: subprocess.Popen, timeout: float = 120.0) -> None:
+    """Wait until every app has its preheated kernel, as a demo user would find the server."""
+    apps = sorted(p.name for p in APPS.glob("*.ipynb"))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log_path.read_text()
+        if all(f"Kernel pool of {name} is filled" in text for name in apps):
+            return
+        if proc.poll() is not None:
+            raise RuntimeError("voila exited early")
+        time.sleep(0.5)
+    raise TimeoutError("the preheated kernel pools were not filled in time")
+
+
+def open_app(page: Page, voila: Voila, name: str, token: str, ready: str = ".wb-who") -> None:
     """Open an app, time page open → sign-in form usable, then sign in and wait for the console."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -108,7 +121,7 @@ def open_app(page: Page, voila: Voila, name: str, token: str) -> None:
     token_box.fill(token)
     start = time.monotonic()
     page.get_by_role("button", name="Sign in").click()
-    page.locator(".wb-who").first.wait_for(state="visible", timeout=60_000)
+    page.locator(ready).first.wait_for(state="visible", timeout=60_000)
     voila.timings.setdefault(f"{name}: sign-in to console", []).append(round(time.monotonic() - start, 2))
     assert not errors, errors
 
