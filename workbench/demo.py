@@ -306,3 +306,40 @@ def _banner(url: str, apps: str, info: dict[str, Any], store_dir: Path) -> str:
         f"Tokens are kept in {store_dir / USERS_FILE} (owner-only). Ctrl-C stops both servers.",
     ]
     return "\n".join(lines)
+
+
+class Sandbox:
+    """A private clean room service in this process, over a temporary store (notebooks, tutorials).
+
+    Real use connects to a running service with ``wb.connect(url, token)``; the sandbox serves the
+    same application in-process, so every call below is the same call against the same rules.
+    """
+
+    def __init__(self, org: str = "Publisher", admin: str = "pat") -> None:
+        import secrets
+        import tempfile
+
+        from workbench.governance.operations import bootstrap
+        from workbench.store import Store
+
+        self.dir = Path(tempfile.mkdtemp(prefix="workbench-sandbox-")) / "store"
+        self.key = secrets.token_hex(16)
+        store = Store.open(self.dir, self.key, create=True)
+        try:
+            created = bootstrap(store, org, admin)
+        finally:
+            store.close()
+        self.admin_token = created.token.secret
+        self.owner = self.connect(self.admin_token)
+
+    def connect(self, token: str) -> Client:
+        """A client of the sandbox for ``token`` (what ``wb.connect(url, token)`` is for a real service)."""
+        from workbench.service.local import connect_local
+
+        return connect_local(self.dir, token, key=self.key)
+
+    def seed(self, n_users: int = 6000, n_customers: int = 3000) -> dict[str, Any]:
+        """The demo's publisher × advertiser room, smaller; returns who can sign in with which token."""
+        info = seed(self.owner, self.connect, n_users=n_users, n_customers=n_customers, progress=False)
+        info["users"][0]["token"] = self.admin_token
+        return info
