@@ -144,8 +144,11 @@ def create_connection(store: Store, actor: Actor, body: w.ConnectionCreate,
         try:
             columns_sql = ", ".join(f"{_q(c)} {_COLUMN_TYPES[t]}" for c, t, _, _ in kept_columns)
             cur.execute(f"CREATE TABLE ds.{table_name} ({columns_sql})")
+            # counted on the in-memory source: reading the written (encrypted) table back costs more;
+            # a 64-bit hash of the canonical text is exact in practice (collision odds ~n²/2^65)
+            kept, distinct = cur.execute(
+                f"SELECT count(*), count(DISTINCT hash({keep_value})) FROM {src} WHERE {keep_if}").fetchone()
             cur.execute(f"INSERT INTO ds.{table_name} SELECT {', '.join(select)} FROM {src} WHERE {keep_if}")
-            kept = cur.execute(f"SELECT count(*) FROM ds.{table_name}").fetchone()[0]
             rejections = _rejections(cur, src, kind, id_col, keep_if, parsed.first_line) if kept < n else []
         finally:
             cur.unregister(src)
@@ -161,8 +164,6 @@ def create_connection(store: Store, actor: Actor, body: w.ConnectionCreate,
                 "fix those values, or pick the right identity column and kind",
                 lines=lines, rejections=[r.model_dump() for r in rejections],
             )
-        # a 64-bit hash of each digest: exact in practice (collision odds ~n²/2^65) and far cheaper
-        distinct = cur.execute(f"SELECT count(DISTINCT hash({_q(id_col)})) FROM ds.{table_name}").fetchone()[0]
         cur.execute(
             "INSERT INTO data_connections (id, org_id, name, source_format, file_name, table_name,"
             " identity_column, identity_kind, pii_mode, rows_read, rows_kept, distinct_identities,"
