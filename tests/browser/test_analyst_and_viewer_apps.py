@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 def demo(live_service):
     """The demo's room, seeded through HTTP clients with a smaller population."""
     owner = live_service.client(live_service.admin_token)
-    info = seed(owner, live_service.client, n_users=6000, n_customers=3000, progress=False)
+    # big enough that every group stays above the crowd size (k-min 20) after noise
+    info = seed(owner, live_service.client, n_users=12000, n_customers=6000, progress=False)
     return {u["name"]: u for u in info["users"]}
 
 
