@@ -296,12 +296,16 @@ def _trusted(cur: Any, actor: Actor) -> list[w.Org]:
 # -- rooms ---------------------------------------------------------------------------------------
 
 
-def _room_status(access: RoomAccess) -> str:
+def _room_status(cur: Any, access: RoomAccess) -> str:
+    """expired, scheduled (before the start date), draft (template fields unmapped) or active."""
     if access.expired:
         return "expired"
     if access.room.not_started():
         return "scheduled"
-    return "active"
+    # readiness belongs to the datasets package, which itself builds on governance
+    from workbench.data.templates import is_ready
+
+    return "active" if is_ready(cur, access.room.id) else "draft"
 
 
 def _room_out(cur: Any, actor: Actor, access: RoomAccess) -> w.Room:
@@ -328,7 +332,7 @@ def _room_out(cur: Any, actor: Actor, access: RoomAccess) -> w.Room:
     return w.Room(
         id=room.id, name=room.name, description=room.description, owner_org_id=room.owner_org_id,
         owner_org_name=owner_name, start_date=room.start_date, end_date=room.end_date,
-        status=_room_status(access), k_min=room.k_min, dp_enabled=room.dp_enabled,
+        status=_room_status(cur, access), k_min=room.k_min, dp_enabled=room.dp_enabled,
         epsilon_budget=str(room.epsilon_budget), delta_budget=str(room.delta_budget),
         intelligence=room.intelligence, flows=room.flows, my_org_status=access.org_status,
         my_permissions=sorted(p.value for p in access.permissions),
