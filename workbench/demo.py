@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -243,8 +246,16 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
         print(f"error: the Voilà apps folder {APPS} is missing (run the demo from a clone of the repository)",
               file=sys.stderr)
         return 1
+    for what, number in (("service", port), ("Voilà", voila_port)):
+        if not _port_free(host, number):
+            print(f"error: port {number} on {host} is in use (is a demo already running?); "
+                  f"pass --{'port' if what == 'service' else 'voila-port'} <another port>", file=sys.stderr)
+            return 1
     store_dir.mkdir(parents=True, exist_ok=True)
     admin_token = _first_token(store_dir) if fresh else None
+    # `kill <pid>` stops the demo the way Ctrl-C does, so the servers never outlive it
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
+        else None
     url = f"http://{host}:{port}"
     service = voila = None
     log_dir = store_dir / "logs"
@@ -285,6 +296,22 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
     finally:
         _stop(voila)
         _stop(service)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is free
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _banner(url: str, apps: str, info: dict[str, Any], store_dir: Path) -> str:
