@@ -104,7 +104,12 @@ def test_template_round_trip(room):
     assert doc["privacy"]["epsilon_budget"] == "10"
     assert doc["fields"]["publisher"]["required"] == ["age_band", "email", "region"]
     assert doc["questions"][0]["terms"] == {"runners": [], "receivers": ["owner"]}
+    assert [(d["macro"], d["party"]) for d in doc["datasets"]] == [("publisher", "owner"), ("advertiser", "partners")]
+    assert doc["terms"] == {"runs": "all", "receives": "owner"}
     made = room.owner.import_template(text, name="copy of the room")
+    declared = room.owner.template(made.room_id)
+    assert [f.macro for f in declared.datasets[1].fields] == ["email", "amount"]
+    assert room.owner.room(made.room_id).status == "draft"
     again = yaml.safe_load(room.owner.export_template(made.room_id))
     assert {**again, "name": doc["name"]} == doc
     copy = room.owner.question(made.room_id, made.question_ids[0])

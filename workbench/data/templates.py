@@ -36,56 +36,62 @@ def set_template(store: Store, actor: Actor, room_id: str, body: w.TemplateSet) 
         access = ensure_allowed(cur, actor, "template.fields.set", room_id=room_id, resource_type="template",
                                 resource_id=room_id,
                                 detail={"datasets": [d.macro for d in body.datasets]})
-        partners = {o for (o,) in cur.execute(
-            "SELECT org_id FROM room_partners WHERE room_id = ? AND status IN ('invited', 'accepted')",
-            [room_id]).fetchall()}
-        seen: set[str] = set()
-        datasets = []
-        for d in body.datasets:
-            macro = _macro(d.macro, "the dataset macro")
-            if macro.lower() in seen:
-                raise InvalidInput(f"the dataset macro @{macro} is declared twice")
-            seen.add(macro.lower())
-            party = d.party
-            if party not in ("owner", "partners") and party not in partners and party != access.room.owner_org_id:
-                raise InvalidInput(f"the party of @{macro} must be 'owner', 'partners' or the id of an org "
-                                   f"in the room, not {party!r}")
-            if party == access.room.owner_org_id:
-                party = "owner"
-            field_names: set[str] = set()
-            fields = []
-            for f in d.fields:
-                fm = _macro(f.macro, "the field macro")
-                if fm.lower() in field_names:
-                    raise InvalidInput(f"the field macro @{fm} is declared twice in @{macro}")
-                field_names.add(fm.lower())
-                if f.type is not None and f.type not in FIELD_TYPES:
-                    raise InvalidInput(f"the field @{fm} has the unknown type {f.type!r}; use one of "
-                                       f"{', '.join(sorted(FIELD_TYPES))}")
-                fields.append((fm, f))
-            if not any(f.required for _, f in fields):
-                raise InvalidInput(f"the dataset macro @{macro} needs at least one required field")
-            datasets.append((macro, party, d.description, fields))
-        cur.execute("DELETE FROM template_fields WHERE room_id = ?", [room_id])
-        cur.execute("DELETE FROM template_datasets WHERE room_id = ?", [room_id])
-        for pos, (macro, party, desc, fields) in enumerate(datasets):
-            cur.execute("INSERT INTO template_datasets (room_id, macro, party, description, position)"
-                        " VALUES (?,?,?,?,?)", [room_id, macro, party, desc, pos])
-            for fpos, (fm, f) in enumerate(fields):
-                cur.execute("INSERT INTO template_fields (room_id, dataset_macro, macro, required, type,"
-                            " description, position) VALUES (?,?,?,?,?,?,?)",
-                            [room_id, macro, fm, f.required, f.type, f.description, fpos])
-        # mappings onto macros or fields that no longer exist are dropped
-        cur.execute("DELETE FROM field_mappings WHERE room_id = ? AND (dataset_macro, field_macro) NOT IN"
-                    " (SELECT dataset_macro, macro FROM template_fields WHERE room_id = ?)", [room_id, room_id])
-        cur.execute("DELETE FROM dataset_mappings WHERE room_id = ? AND dataset_macro NOT IN"
-                    " (SELECT macro FROM template_datasets WHERE room_id = ?)", [room_id, room_id])
-        cur.execute("INSERT OR REPLACE INTO template_terms (room_id, runs, receives, updated_by) VALUES (?,?,?,?)",
-                    [room_id, body.terms.runs, body.terms.receives, actor.user_id])
-        return _template(cur, room_id)
+        return write_template(cur, actor, access.room.owner_org_id, room_id, body)
 
 
-def _template(cur: Any, room_id: str) -> w.Template:
+def write_template(cur: Any, actor: Actor, owner_org_id: str, room_id: str, body: w.TemplateSet) -> w.Template:
+    """Validate and store a template inside the caller's transaction (set_template, template import)."""
+    partners = {o for (o,) in cur.execute(
+        "SELECT org_id FROM room_partners WHERE room_id = ? AND status IN ('invited', 'accepted')",
+        [room_id]).fetchall()}
+    seen: set[str] = set()
+    datasets = []
+    for d in body.datasets:
+        macro = _macro(d.macro, "the dataset macro")
+        if macro.lower() in seen:
+            raise InvalidInput(f"the dataset macro @{macro} is declared twice")
+        seen.add(macro.lower())
+        party = d.party
+        if party not in ("owner", "partners") and party not in partners and party != owner_org_id:
+            raise InvalidInput(f"the party of @{macro} must be 'owner', 'partners' or the id of an org "
+                               f"in the room, not {party!r}")
+        if party == owner_org_id:
+            party = "owner"
+        field_names: set[str] = set()
+        fields = []
+        for f in d.fields:
+            fm = _macro(f.macro, "the field macro")
+            if fm.lower() in field_names:
+                raise InvalidInput(f"the field macro @{fm} is declared twice in @{macro}")
+            field_names.add(fm.lower())
+            if f.type is not None and f.type not in FIELD_TYPES:
+                raise InvalidInput(f"the field @{fm} has the unknown type {f.type!r}; use one of "
+                                   f"{', '.join(sorted(FIELD_TYPES))}")
+            fields.append((fm, f))
+        if not any(f.required for _, f in fields):
+            raise InvalidInput(f"the dataset macro @{macro} needs at least one required field")
+        datasets.append((macro, party, d.description, fields))
+    cur.execute("DELETE FROM template_fields WHERE room_id = ?", [room_id])
+    cur.execute("DELETE FROM template_datasets WHERE room_id = ?", [room_id])
+    for pos, (macro, party, desc, fields) in enumerate(datasets):
+        cur.execute("INSERT INTO template_datasets (room_id, macro, party, description, position)"
+                    " VALUES (?,?,?,?,?)", [room_id, macro, party, desc, pos])
+        for fpos, (fm, f) in enumerate(fields):
+            cur.execute("INSERT INTO template_fields (room_id, dataset_macro, macro, required, type,"
+                        " description, position) VALUES (?,?,?,?,?,?,?)",
+                        [room_id, macro, fm, f.required, f.type, f.description, fpos])
+    # mappings onto macros or fields that no longer exist are dropped
+    cur.execute("DELETE FROM field_mappings WHERE room_id = ? AND (dataset_macro, field_macro) NOT IN"
+                " (SELECT dataset_macro, macro FROM template_fields WHERE room_id = ?)", [room_id, room_id])
+    cur.execute("DELETE FROM dataset_mappings WHERE room_id = ? AND dataset_macro NOT IN"
+                " (SELECT macro FROM template_datasets WHERE room_id = ?)", [room_id, room_id])
+    cur.execute("INSERT OR REPLACE INTO template_terms (room_id, runs, receives, updated_by) VALUES (?,?,?,?)",
+                [room_id, body.terms.runs, body.terms.receives, actor.user_id])
+    return template_of(cur, room_id)
+
+
+def template_of(cur: Any, room_id: str) -> w.Template:
+    """The room's template as stored (no authorisation: callers have decided already)."""
     out = []
     for macro, party, desc in cur.execute(
         "SELECT macro, party, description FROM template_datasets WHERE room_id = ? ORDER BY position",
@@ -103,7 +109,7 @@ def get_template(store: Store, actor: Actor, room_id: str) -> w.Template:
     """The room's template: dataset macros, their fields and the terms."""
     with store.reader() as cur:
         ensure_allowed(cur, actor, "dataset.read", room_id=room_id, resource_type="template", resource_id=room_id)
-        return _template(cur, room_id)
+        return template_of(cur, room_id)
 
 
 def _expected_orgs(cur: Any, room_id: str, owner_org_id: str, party: str) -> list[str]:

@@ -20,6 +20,7 @@ from workbench.errors import InvalidInput, NotFound, RuleViolation
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
 from workbench.governance.policy import ensure_allowed
+from workbench.data.templates import template_of, write_template
 from workbench.questions import actions as qa
 from workbench.questions import permissions as qp
 from workbench.questions.binding import DatasetBinding
@@ -27,6 +28,7 @@ from workbench.questions.checks import violations
 from workbench.questions.params import Parameter
 from workbench.questions.spec import Question
 from workbench.store import Store
+from workbench.wire import data as dw
 from workbench.wire import questions as w
 
 TEMPLATE_FORMAT = "clean-room-workbench/template-v1"
@@ -407,6 +409,7 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
                         "delta_budget": _decimal(room.delta_budget)},
             "features": {"intelligence": room.intelligence, "flows": room.flows},
             "fields": {m: {"required": sorted(n)} for m, n in sorted(fields.items())},
+            **_dataset_template(cur, room_id),
             "question_permission_defaults": [
                 {"permission": r.permission, "partner": org(r.partner_org_id), "allowed": r.allowed}
                 for r in _defaults(cur, room_id, owner)],
@@ -415,6 +418,22 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
         record(cur, actor, "template.exported", room_id=room_id, resource_type="template",
                resource_id=room_id, resource_org_id=owner)
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+def _dataset_template(cur: Any, room_id: str) -> dict[str, Any]:
+    """The declared dataset macros and room terms, portable: a partner org becomes "partners"."""
+    stored = template_of(cur, room_id)
+    if not stored.datasets:
+        return {}
+    return {
+        "datasets": [
+            {"macro": d.macro, "party": "owner" if d.party == "owner" else "partners",
+             "description": d.description,
+             "fields": [f.model_dump(exclude_none=True) for f in d.fields]}
+            for d in stored.datasets
+        ],
+        "terms": {"runs": stored.terms.runs, "receives": stored.terms.receives},
+    }
 
 
 def _decimal(x: Fraction) -> str:
@@ -433,7 +452,7 @@ def _parse_template(text: str) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != TEMPLATE_FORMAT:
         raise InvalidInput(f"not a room template: the file must start with format: "
                            f"{TEMPLATE_FORMAT}")
-    known = {"format", "name", "description", "privacy", "features", "fields",
+    known = {"format", "name", "description", "privacy", "features", "fields", "datasets", "terms",
              "question_permission_defaults", "questions"}
     extra = set(doc) - known
     if extra:
@@ -481,6 +500,12 @@ def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.Tem
         specs.append((spec, {"terms": terms, "permissions": perms}))
     defaults = _rules(doc.get("question_permission_defaults") or [],
                       "question_permission_defaults")
+    dataset_template = None
+    if doc.get("datasets"):
+        try:
+            dataset_template = dw.TemplateSet(datasets=doc["datasets"], terms=doc.get("terms") or {})
+        except ValueError as e:
+            raise InvalidInput(f"the template's datasets or terms are invalid: {e}") from None
     try:
         room_body = gw.RoomCreate(
             name=body.name or doc.get("name") or "", description=doc.get("description") or "",
@@ -511,6 +536,8 @@ def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.Tem
                 permission=r["permission"], partner_org_id="*" if r["partner"] == "*" else
                 org(r["partner"]), allowed=r["allowed"]) for r in extra["permissions"]])
             ids.append(qid)
+        if dataset_template is not None:
+            write_template(cur, actor, actor.org_id, room.id, dataset_template)
         for r in defaults:
             cur.execute(
                 "INSERT OR REPLACE INTO question_permission_defaults (room_id, author_org_id,"
