@@ -124,4 +124,7 @@ def test_bad_templates_leave_nothing_behind(room):
         room.owner.import_template(broken, name="never")
     with pytest.raises(wb.InvalidInput, match="not a room template"):
         room.owner.import_template("name: x\n", name="never")
+    bad_macro = text.replace("macro: advertiser", "macro: 'bad macro!'")
+    with pytest.raises(wb.InvalidInput, match="must be a name of letters"):
+        room.owner.import_template(bad_macro, name="never")
     assert {r.id for r in room.owner.rooms()} == before

@@ -362,6 +362,13 @@ def _check_dates(start: dt.date, end: dt.date | None) -> None:
 
 def create_room(store: Store, actor: Actor, body: w.RoomCreate) -> w.Room:
     """A new room owned by the caller's org; the caller becomes its Administrator."""
+    with store.transaction() as cur:
+        room_id = create_room_in(cur, actor, body)
+        return _room_out(cur, actor, room_access(cur, actor, room_id))
+
+
+def create_room_in(cur: Any, actor: Actor, body: w.RoomCreate) -> str:
+    """Create a room inside the caller's transaction (template import adds its questions to it)."""
     name = _name(body.name, "room")
     start = body.start_date or dt.date.today()
     _check_dates(start, body.end_date)
@@ -369,29 +376,28 @@ def create_room(store: Store, actor: Actor, body: w.RoomCreate) -> w.Room:
     delta = _budget(body.delta_budget, "delta_budget")
     if Fraction(delta) >= 1:
         raise InvalidInput("delta_budget must be below 1 (use a tiny value such as 1e-6)")
-    with store.transaction() as cur:
-        ensure_allowed(cur, actor, "room.create", resource_type="room",
-                       detail={"name": name, "dp_enabled": body.dp_enabled})
-        if cur.execute(
-            "SELECT 1 FROM rooms WHERE owner_org_id = ? AND lower(name) = lower(?)", [actor.org_id, name]
-        ).fetchone():
-            raise Conflict(f"your organisation already has a room named {name!r}")
-        room_id = _id()
-        cur.execute(
-            "INSERT INTO rooms (id, name, description, owner_org_id, start_date, end_date, k_min,"
-            " dp_enabled, epsilon_budget, delta_budget, intelligence, flows)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [room_id, name, body.description, actor.org_id, start, body.end_date, body.k_min,
-             body.dp_enabled, eps, delta, body.intelligence, body.flows],
-        )
-        admin_role = _create_org_roles(cur, room_id, actor.org_id)
-        cur.execute("INSERT INTO room_members (room_id, user_id, role_id) VALUES (?, ?, ?)",
-                    [room_id, actor.user_id, admin_role])
-        if not body.dp_enabled:
-            record(cur, actor, "room.dp_disabled", room_id=room_id, resource_type="room",
-                   resource_id=room_id, resource_org_id=actor.org_id,
-                   reason="owner created the room with differential privacy off")
-        return _room_out(cur, actor, room_access(cur, actor, room_id))
+    ensure_allowed(cur, actor, "room.create", resource_type="room",
+                   detail={"name": name, "dp_enabled": body.dp_enabled})
+    if cur.execute(
+        "SELECT 1 FROM rooms WHERE owner_org_id = ? AND lower(name) = lower(?)", [actor.org_id, name]
+    ).fetchone():
+        raise Conflict(f"your organisation already has a room named {name!r}")
+    room_id = _id()
+    cur.execute(
+        "INSERT INTO rooms (id, name, description, owner_org_id, start_date, end_date, k_min,"
+        " dp_enabled, epsilon_budget, delta_budget, intelligence, flows)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [room_id, name, body.description, actor.org_id, start, body.end_date, body.k_min,
+         body.dp_enabled, eps, delta, body.intelligence, body.flows],
+    )
+    admin_role = _create_org_roles(cur, room_id, actor.org_id)
+    cur.execute("INSERT INTO room_members (room_id, user_id, role_id) VALUES (?, ?, ?)",
+                [room_id, actor.user_id, admin_role])
+    if not body.dp_enabled:
+        record(cur, actor, "room.dp_disabled", room_id=room_id, resource_type="room",
+               resource_id=room_id, resource_org_id=actor.org_id,
+               reason="owner created the room with differential privacy off")
+    return room_id
 
 
 def list_rooms(store: Store, actor: Actor) -> list[w.Room]:

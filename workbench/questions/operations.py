@@ -475,7 +475,7 @@ def _rules(items: Any, where: str) -> list[dict[str, Any]]:
 
 
 def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.TemplateImported:
-    """Create a room from a template: everything is validated before anything is written."""
+    """Create a room from a template, all in one transaction: a bad template leaves nothing."""
     from workbench.governance import operations as gov
     from workbench.wire import governance as gw
 
@@ -516,18 +516,18 @@ def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.Tem
         )
     except ValueError as e:
         raise InvalidInput(f"the template's room settings are invalid: {e}") from None
-    room = gov.create_room(store, actor, room_body)
     ids: list[str] = []
     with store.transaction() as cur:
+        room_id = gov.create_room_in(cur, actor, room_body)
         # the room was just created by the caller's org, which holds every permission in it
-        ensure_allowed(cur, actor, "question.author", room_id=room.id, resource_type="template",
+        ensure_allowed(cur, actor, "question.author", room_id=room_id, resource_type="template",
                        detail={"questions": len(specs)})
 
         def org(o: Any) -> str:
             return actor.org_id if o == "owner" else str(o)
 
         for spec, extra in specs:
-            qid = _insert(cur, actor, room.id, spec, in_room=True)
+            qid = _insert(cur, actor, room_id, spec, in_room=True)
             terms = extra["terms"]
             _write_terms(cur, qid, w.Terms(runners=[org(o) for o in terms.get("runners") or []],
                                            receivers=[org(o) for o in
@@ -537,14 +537,14 @@ def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.Tem
                 org(r["partner"]), allowed=r["allowed"]) for r in extra["permissions"]])
             ids.append(qid)
         if dataset_template is not None:
-            write_template(cur, actor, actor.org_id, room.id, dataset_template)
+            write_template(cur, actor, actor.org_id, room_id, dataset_template)
         for r in defaults:
             cur.execute(
                 "INSERT OR REPLACE INTO question_permission_defaults (room_id, author_org_id,"
                 " permission, partner_org_id, allowed) VALUES (?, ?, ?, ?, ?)",
-                [room.id, actor.org_id, r["permission"],
+                [room_id, actor.org_id, r["permission"],
                  "*" if r["partner"] == "*" else org(r["partner"]), r["allowed"]])
-        record(cur, actor, "template.imported", room_id=room.id, resource_type="template",
-               resource_id=room.id, resource_org_id=actor.org_id,
+        record(cur, actor, "template.imported", room_id=room_id, resource_type="template",
+               resource_id=room_id, resource_org_id=actor.org_id,
                detail={"questions": ids, "at": dt.datetime.now(dt.UTC).isoformat()})
-    return w.TemplateImported(room_id=room.id, question_ids=ids)
+    return w.TemplateImported(room_id=room_id, question_ids=ids)
