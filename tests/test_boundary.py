@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_SIDE = ("workbench.service", "workbench.store", "workbench.engine", "workbench.privacy",
                 "workbench.governance", "workbench.data", "workbench.questions", "workbench.runs",
-                "workbench.audiences", "workbench.demo", "duckdb", "opendp")
+                "workbench.audiences", "workbench.dashboards", "workbench.demo", "duckdb", "opendp")
 CLIENT_SIDE = [ROOT / "workbench" / "client", ROOT / "workbench" / "wire", ROOT / "widgets"]
 
 

@@ -11,6 +11,8 @@ import workbench as wb
 from workbench.service.local import close_local
 from workbench.store import Store, create_key_file, read_key
 
+from tests.conftest import TEST_KEY
+
 NAMES = ["Zanzibar Media Group", "Quokka Retail Holdings", "Room of Vermilion Secrets", "Xavier Plimpton"]
 
 
@@ -61,3 +63,13 @@ def test_store_sql_cannot_read_files(publisher, store_dir) -> None:
             cur.execute("SELECT * FROM read_csv('/etc/passwd')")
         with pytest.raises(Exception, match="locked"):
             cur.execute("SET enable_external_access = true")
+
+
+def test_a_store_in_use_says_so(publisher, store_dir) -> None:
+    import subprocess
+    import sys
+
+    code = f"from workbench.store import Store; Store.open({str(store_dir)!r}, {TEST_KEY!r})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "in use by another process" in done.stderr

@@ -112,6 +112,11 @@ class Store:
             con.execute(f"ATTACH {_literal(str(db_path))} AS store (ENCRYPTION_KEY {_literal(key)})")
         except duckdb.Error as exc:
             con.close()
+            if "lock" in str(exc).lower():
+                raise InvalidInput(
+                    f"the store in {store_dir} is in use by another process; stop the other "
+                    "`workbench serve` (or demo) first"
+                ) from None
             raise InvalidInput(
                 "cannot open the store: wrong key or damaged file "
                 f"({type(exc).__name__}); check {KEY_ENV} or the key file"
