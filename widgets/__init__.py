@@ -3,6 +3,7 @@
 - :class:`OwnerConsole`, :class:`PartnerConsole`, :class:`AuditViewer`: governance
 - :class:`QuestionRunner`: plan, run and explore released results (analysts)
 - :class:`Dashboards`: Intelligence dashboards (creators build, viewers look)
+- :class:`DatasetManager`: connections, provisioning, analysis rules, template mapping, readiness
 - :func:`signed_in` and the ``*_app`` functions: the Voilà apps, with a sign-in step
 
 Names load on first use, so an app shows its sign-in form without importing every console.
@@ -17,6 +18,7 @@ _WHERE = {
     "AuditViewer": "widgets.governance", "MembersPanel": "widgets.governance",
     "OwnerConsole": "widgets.governance", "PartnerConsole": "widgets.governance",
     "RolesPanel": "widgets.governance", "QuestionRunner": "widgets.runner", "Dashboards": "widgets.dashboards",
+    "DatasetManager": "widgets.datasets",
     "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "owner_app": "widgets.app",
     "partner_app": "widgets.app", "signed_in": "widgets.app",
 }

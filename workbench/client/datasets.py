@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,9 @@ from workbench.errors import InvalidInput
 from workbench.wire import data as w
 
 CHUNK_BYTES = 8 * 1024 * 1024
+#: ``progress=`` may be a callable ``(bytes_sent, total_bytes)``, called after every chunk (widgets
+#: draw their own bar with it); ``True`` shows a tqdm bar, ``False`` nothing
+Progress = bool | Callable[[int, int], None]
 _DTYPE_HELP = "convert it to text, integer, float, boolean or datetime first (e.g. df[col].astype(str))"
 
 
@@ -72,7 +75,7 @@ class DatasetsAPI:
 
     # uploads
     def upload(self, source: Any, *, file_name: str | None = None, format: str | None = None,
-               progress: bool = True, chunk_bytes: int = CHUNK_BYTES) -> w.UploadSchema:
+               progress: Progress = True, chunk_bytes: int = CHUNK_BYTES) -> w.UploadSchema:
         """Stream a CSV/Parquet file (path) or a DataFrame to the service; returns the detected schema."""
         if hasattr(source, "to_parquet") and hasattr(source, "columns"):
             data = dataframe_to_parquet(source)
@@ -94,18 +97,23 @@ class DatasetsAPI:
         with open(path, "rb") as fh:
             return self._send(fh, path.stat().st_size, name, fmt, "file", progress, chunk_bytes)
 
-    def _send(self, fh: Any, size: int, name: str, fmt: str, source: str, progress: bool,
+    def _send(self, fh: Any, size: int, name: str, fmt: str, source: str, progress: Progress,
               chunk_bytes: int) -> w.UploadSchema:
         up = w.Upload(**self._request("POST", "/api/v1/uploads", json={
             "file_name": name, "format": fmt, "size": size, "source": source}))
         step = max(1, min(chunk_bytes, up.chunk_bytes))
-        bar = _progress(size, f"uploading {name}", progress)
+        report = progress if callable(progress) else None
+        bar = _progress(size, f"uploading {name}", bool(progress) and report is None)
+        sent = 0
         try:
             for index, chunk in enumerate(_chunks(fh, step)):
                 self._request("PUT", f"/api/v1/uploads/{up.id}/chunks/{index}", content=chunk,
                               headers={"content-type": "application/octet-stream"})
+                sent += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))
+                if report is not None:
+                    report(sent, size)
         finally:
             if bar is not None:
                 bar.close()
@@ -135,7 +143,7 @@ class DatasetsAPI:
     def connect_dataset(self, source: Any, name: str, *, identity_column: str, identity_kind: str,
                         fields: list[str] | None = None, pii: list[str] | None = None,
                         pii_mode: str = "hash", file_name: str | None = None, format: str | None = None,
-                        progress: bool = True, strict: bool = False) -> w.Connection:
+                        progress: Progress = True, strict: bool = False) -> w.Connection:
         """Upload and create the connection in one call (see :meth:`upload`, :meth:`create_connection`)."""
         schema = self.upload(source, file_name=file_name, format=format, progress=progress)
         try:
