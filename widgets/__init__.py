@@ -4,6 +4,7 @@
 - :class:`QuestionRunner`: plan, run and explore released results (analysts)
 - :class:`Dashboards`: Intelligence dashboards (creators build, viewers look)
 - :class:`DatasetManager`: connections, provisioning, analysis rules, template mapping, readiness
+- :class:`QuestionBuilder`: SQL with macros, typed parameters, violations inline, permissions, terms
 - :func:`signed_in` and the ``*_app`` functions: the Voilà apps, with a sign-in step
 
 Names load on first use, so an app shows its sign-in form without importing every console.
@@ -18,7 +19,7 @@ _WHERE = {
     "AuditViewer": "widgets.governance", "MembersPanel": "widgets.governance",
     "OwnerConsole": "widgets.governance", "PartnerConsole": "widgets.governance",
     "RolesPanel": "widgets.governance", "QuestionRunner": "widgets.runner", "Dashboards": "widgets.dashboards",
-    "DatasetManager": "widgets.datasets",
+    "DatasetManager": "widgets.datasets", "QuestionBuilder": "widgets.questions",
     "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "owner_app": "widgets.app",
     "partner_app": "widgets.app", "signed_in": "widgets.app",
 }
