@@ -20,7 +20,8 @@ _WHERE = {
     "OwnerConsole": "widgets.governance", "PartnerConsole": "widgets.governance",
     "RolesPanel": "widgets.governance", "QuestionRunner": "widgets.runner", "Dashboards": "widgets.dashboards",
     "DatasetManager": "widgets.datasets", "QuestionBuilder": "widgets.questions",
-    "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "owner_app": "widgets.app",
+    "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "data_and_questions_app": "widgets.app",
+    "owner_app": "widgets.app",
     "partner_app": "widgets.app", "signed_in": "widgets.app",
 }
 __all__ = sorted(_WHERE)

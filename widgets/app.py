@@ -130,3 +130,24 @@ def dashboards_app(**kwargs: Any) -> SignIn:
         return Dashboards(client, defer=True)
 
     return signed_in(build, title="Dashboards", warm=("widgets.dashboards", "widgets.charts"), **kwargs)
+
+
+class _Tabs(W.Tab):
+    """Tabs whose consoles draw their frame first and fetch on :meth:`start`."""
+
+    def start(self) -> None:
+        """Start every console."""
+        for tab in self.children:
+            tab.start()
+
+
+def data_and_questions_app(**kwargs: Any) -> SignIn:
+    """Data onboarding and question authoring (Voilà: notebooks/apps/data_and_questions.ipynb)."""
+    def build(client: Client) -> W.Widget:
+        from widgets.datasets import DatasetManager
+        from widgets.questions import QuestionBuilder
+
+        return _Tabs(children=[DatasetManager(client, defer=True), QuestionBuilder(client, defer=True)],
+                     titles=("Datasets", "Questions"))
+
+    return signed_in(build, title="Data and questions", warm=("widgets.datasets", "widgets.questions"), **kwargs)

@@ -466,10 +466,10 @@ class DatasetManager(W.VBox):
         verdict = guarded(self.room_status, lambda: self.client.check(room_id, "dataset.map")) or {}
         items = self.ready.items if self.ready else []
         show(self.map_box, bool(verdict.get("allowed")) and bool(items))
-        set_options(self.map_item, [(f"@{i.dataset_macro} for {i.org_name}" + (" ✓" if i.ready else ""),
-                                     (i.dataset_macro, i.org_id)) for i in items], self.map_item.value)
         assignable = [x for x in self.datasets if x.mine or x.partners_may_assign]
         set_options(self.map_ds, [(f"{x.name} ({x.org_name})", x.id) for x in assignable], self.map_ds.value)
+        set_options(self.map_item, [(f"@{i.dataset_macro} for {i.org_name}" + (" ✓" if i.ready else ""),
+                                     (i.dataset_macro, i.org_id)) for i in items], self.map_item.value)
         self._fill_mapping()
 
     def _item(self) -> d.ReadinessItem | None:
@@ -481,7 +481,8 @@ class DatasetManager(W.VBox):
         item = self._item()
         spec = next((t for t in (self.template.datasets if self.template else [])
                      if item and t.macro == item.dataset_macro), None)
-        if item is not None and item.dataset_id and not keep:
+        offered = [v for _, v in self.map_ds.options]
+        if item is not None and item.dataset_id in offered and not keep:  # others: only if assignable
             self.map_ds.value = item.dataset_id
         ds = next((x for x in self.datasets if x.id == self.map_ds.value), None)
         columns = [c.name for c in ds.columns] if ds else []

@@ -131,3 +131,14 @@ def test_a_viewer_without_data_rights_sees_no_data_controls(admin, room, user_cl
     assert manager.room_pick.value == room.id and is_shown(manager.room_box)
     assert "still missing @publisher" in manager.readiness.value  # the checklist is for everyone
     assert not any(is_shown(w) for w in (manager.prov_box, manager.map_box))
+
+
+def test_the_checklist_of_a_mapped_room_offers_only_assignable_datasets(admin, make_org):
+    from tests.runs.room import build_room
+
+    room = build_room(admin, make_org)  # both parties mapped; the partner's dataset is not assignable
+    manager = DatasetManager(admin)
+    assert "Room <b style='color:#1b6e20'>active" in manager.readiness.value
+    assert [label for label, _ in manager.map_ds.options] == ["publisher users (Publisher)"]
+    manager.map_item.value = ("advertiser", room.partner_org)
+    assert manager.map_ds.value == room.publisher_dataset

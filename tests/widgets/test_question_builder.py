@@ -113,3 +113,13 @@ def test_viewer_sees_no_authoring_or_owner_controls(room, user_client):
     assert builder.name.value == "Q1"
     assert not any(is_shown(w) for w in (builder.check, builder.save, builder.clone, builder.add_to_room,
                                          builder.delete, builder.terms_box, builder.perms_box))
+
+
+def test_the_data_and_questions_app_signs_in_and_starts_both_consoles(room):
+    from widgets import data_and_questions_app
+
+    app = data_and_questions_app(token="given", connect_with=lambda url, token: room.owner)
+    manager, builder = app.app.children
+    assert app.value == "alice" and app.children == (app.app,)
+    assert manager.room_pick.value == room.id and "users" in manager.conn_list.value
+    assert builder.room_pick.value == room.id and "<code>advertiser</code>" in builder.macros.value
