@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 import ipywidgets as W
 import traitlets as T
 
+from workbench.client import Client
 from workbench.errors import BudgetExceeded, RuleViolation, WorkbenchError
+from workbench.wire.governance import Room
 from workbench.wire.permissions import LABELS, Permission
 
 log = logging.getLogger("widgets")
@@ -171,6 +173,48 @@ class PermissionPicker(W.GridBox):
         ticked = [p for p in self.options if (p == perm and on) or (p != perm and p in self.value)]
         if ticked != self.value:
             self.value = ticked
+
+
+class Console(W.VBox):
+    """A console whose ``value`` is the id of what it shows (a room, question or dashboard), or None."""
+
+    value = T.Unicode(None, allow_none=True)
+
+    def on_value(self, callback: Callable[[str | None], None]) -> None:
+        """Call ``callback(value)`` whenever ``value`` changes."""
+        self.observe(lambda change: callback(change["new"]), names="value")
+
+    def follow(self, dropdown: W.Dropdown) -> None:
+        """Make ``value`` whatever is picked in ``dropdown`` (the picker is the console's selection)."""
+        dropdown.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+
+    def begin(self, defer: bool) -> None:
+        """Fetch now, or with ``defer`` only say so: apps show the frame first and call ``start`` later."""
+        if defer:
+            self.status.info("Loading …")
+        else:
+            self.start()  # type: ignore[attr-defined]  # the consoles that defer define start
+
+
+def room_option(room: Room) -> tuple[str, str]:
+    """A room as a picker shows it: its name and its owner's."""
+    return f"{room.name} ({room.owner_org_name})", room.id
+
+
+def pick_room(status: Status, client: Client, dropdown: W.Dropdown, first: str | None = None) -> bool:
+    """Offer the rooms the user's org owns or has joined, ``first`` picked if there; False (said) if none."""
+    rooms = guarded(status, client.rooms) or []
+    set_options(dropdown, [room_option(r) for r in rooms if r.my_org_status in ("owner", "accepted")], first)
+    if dropdown.value is None:
+        status.info("You are not in any clean room yet.")
+        return False
+    return True
+
+
+def fetch_room(status: Status, client: Client, room_id: str | None) -> Room | None:
+    """The picked room as the signed-in user sees it (abilities included); None if none is picked or
+    the service refuses (its reason shown in ``status``)."""
+    return guarded(status, lambda: client.room(room_id)) if room_id else None
 
 
 def set_options(dropdown: W.Dropdown, options: Sequence[tuple[str, Any]], keep: Any = None) -> None:

@@ -6,15 +6,15 @@ parameters. The numbers are read through the run's own result rule each time a c
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as W
-import traitlets as T
 
 from workbench.client import Client
 from workbench.wire import dashboards as d
 from workbench.wire import questions as q
-from widgets._common import Status, button, error_text, esc, guarded, heading, set_options, show, show_figure
+from widgets._common import (Console, Status, button, error_text, esc, fetch_room, guarded, heading, pick_room,
+                             set_options, show, show_figure)
 from widgets.charts import measures, privacy_caption, result_figure, result_table_html, suppression_notice
 
 
@@ -45,10 +45,11 @@ class ChartCard(W.VBox):
         self.add_class("wb-chart-card")
 
 
-class Dashboards(W.VBox):
-    """Saved dashboards of the user's organisation in a room; creator tools when the service allows."""
+class Dashboards(Console):
+    """Saved dashboards of the user's organisation in a room; creator tools when the service allows.
 
-    value = T.Unicode(None, allow_none=True)
+    ``value`` is the id of the dashboard shown.
+    """
 
     def __init__(self, client: Client, room_id: str | None = None, *, defer: bool = False,
                  **kwargs: Any) -> None:
@@ -80,7 +81,7 @@ class Dashboards(W.VBox):
         self.creator.add_class("wb-dashboard-creator")
         self.charts = W.VBox()
         self.room.observe(lambda _: self._load_room(), names="value")
-        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+        self.follow(self.pick)
         self.observe(lambda _: self._show_dashboard(), names="value")
         self.refresh.on_click(lambda _: self._load_room())
         self.create.on_click(lambda _: self._create())
@@ -93,27 +94,16 @@ class Dashboards(W.VBox):
         ], **kwargs)
         self.add_class("wb-dashboards")
         show(self.creator, False)
-        if defer:
-            self.status.info("Loading …")
-        else:
-            self.start()
+        self.begin(defer)
 
     def start(self) -> None:
         """Fetch the rooms and show the first (or the requested) one."""
         self.status.clear()
-        rooms = guarded(self.status, self.client.rooms) or []
-        set_options(self.room, [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms
-                                if r.my_org_status in ("owner", "accepted")], self._first_room)
-        if self.room.value is None:
-            self.status.info("You are not in any clean room yet.")
-
-    def on_value(self, callback: Callable[[str | None], None]) -> None:
-        """Call ``callback(dashboard_id)`` when another dashboard is opened."""
-        self.observe(lambda change: callback(change["new"]), names="value")
+        pick_room(self.status, self.client, self.room, self._first_room)
 
     def _load_room(self, select: str | None = None) -> None:
         room_id = self.room.value
-        self.room_info = guarded(self.status, lambda: self.client.room(room_id)) if room_id else None
+        self.room_info = fetch_room(self.status, self.client, room_id)
         abilities = self.room_info.abilities if self.room_info else {}
         can_view = abilities.get("dashboard.list", False)
         self.access.value = "" if can_view or not room_id else (

@@ -8,7 +8,6 @@ Identity hashing, PII handling and every rule are the service's; the widget only
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,8 @@ from workbench.client import Client
 from workbench.client.datasets import CHUNK_BYTES
 from workbench.errors import PermissionDenied
 from workbench.wire import data as d
-from widgets._common import Status, button, esc, guarded, heading, set_options, show, table_html
+from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
+                             table_html)
 
 IDENTITY_KINDS = [("e-mail address", "email"), ("mobile ad id (MAID)", "maid"), ("IP address", "ip"),
                   ("SHA-256 of an e-mail", "sha256")]
@@ -115,14 +115,13 @@ class ColumnRuleRow(W.HBox):
         return None if empty else out
 
 
-class DatasetManager(W.VBox):
+class DatasetManager(Console):
     """For data owners: connections (upload, schema, PII, ingest report) and, per room, provisioning,
     analysis rules, template mapping with the readiness checklist, and unlink.
 
     ``value`` is the selected room's id; ``connection`` the connection just made or picked.
     """
 
-    value = T.Unicode(None, allow_none=True)
     connection = T.Unicode(None, allow_none=True)
 
     def __init__(self, client: Client, room_id: str | None = None, *, defer: bool = False,
@@ -172,7 +171,7 @@ class DatasetManager(W.VBox):
 
         # room: datasets, provisioning, rules, mapping, readiness, unlink
         self.room_pick = W.Dropdown(description="Room", options=[], layout=_WIDE)
-        self.room_pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+        self.follow(self.room_pick)
         self.ds_table = W.HTML()
         self.prov_name = W.Text(description="Name", placeholder="the dataset's name in the room", layout=_WIDE)
         self.prov_columns = W.SelectMultiple(description="Columns", options=[], rows=6)
@@ -220,10 +219,7 @@ class DatasetManager(W.VBox):
         show(self.room_box, False)
         self.observe(lambda _: self._show_room(), names="value")
         self.observe(lambda _: self._fill_provision(), names="connection")
-        if defer:
-            self.status.info("Loading …")
-        else:
-            self.start()
+        self.begin(defer)
 
     def start(self) -> None:
         """Fetch connections and rooms."""
@@ -232,15 +228,7 @@ class DatasetManager(W.VBox):
         me = guarded(self.status, self.client.whoami)
         self.org_id = me.org.id if me else None
         self.reload_connections()
-        rooms = guarded(self.room_status, self.client.rooms) or []
-        set_options(self.room_pick, [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms
-                                     if r.my_org_status in ("owner", "accepted")], self._first_room)
-        if self.room_pick.value is None:
-            self.room_status.info("You are not in any clean room yet.")
-
-    def on_value(self, callback: Callable[[str | None], None]) -> None:
-        """Call ``callback(room_id)`` when the selected room changes."""
-        self.observe(lambda change: callback(change["new"]), names="value")
+        pick_room(self.room_status, self.client, self.room_pick, self._first_room)
 
     # connections ---------------------------------------------------------------------------
     def reload_connections(self, select: str | None = None) -> None:
@@ -349,7 +337,7 @@ class DatasetManager(W.VBox):
     # room ---------------------------------------------------------------------------------
     def _show_room(self) -> None:
         room_id = self.value
-        self.room = guarded(self.room_status, lambda: self.client.room(room_id)) if room_id else None
+        self.room = fetch_room(self.room_status, self.client, room_id)
         room = self.room
         show(self.room_box, room is not None)
         if room is None:

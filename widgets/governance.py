@@ -8,27 +8,14 @@ messages.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
-import traitlets as T
 
 from workbench.client import Client
 from workbench.wire import governance as w
-from widgets._common import (
-    Status,
-    button,
-    esc,
-    guarded,
-    heading,
-    number_text,
-    PermissionPicker,
-    permission_label,
-    set_options,
-    show,
-    table_html,
-)
+from widgets._common import (Console, PermissionPicker, Status, button, esc, fetch_room, guarded, heading,
+                             number_text, permission_label, room_option, set_options, show, table_html)
 
 
 def _room_summary(room: w.Room) -> str:
@@ -42,16 +29,6 @@ def _room_summary(room: w.Room) -> str:
         f"differential privacy {dp} &middot; budget &epsilon; {esc(number_text(room.epsilon_budget))}, "
         f"&delta; {esc(number_text(room.delta_budget))} per party &middot; features: {esc(features)}</div>"
     )
-
-
-class _RoomBound(W.VBox):
-    """A console section that follows one room; ``value`` is that room's id (or None)."""
-
-    value = T.Unicode(None, allow_none=True)
-
-    def on_value(self, callback: Callable[[str | None], None]) -> None:
-        """Call ``callback(room_id)`` whenever the selected room changes."""
-        self.observe(lambda change: callback(change["new"]), names="value")
 
 
 class RolesPanel(W.VBox):
@@ -196,16 +173,58 @@ class MembersPanel(W.VBox):
             self.status.ok("user removed from the room")
 
 
-class OwnerConsole(_RoomBound):
-    """For clean-room owners: create rooms, invite partners, set what they may use, roles, users."""
+class _RoomConsole(Console):
+    """What the owner and partner consoles share: who is signed in, a room picker, the picked room's
+    summary, roles and users. ``value`` is the picked room's id (or None).
+    """
 
-    def __init__(self, client: Client, **kwargs: Any) -> None:
+    _no_room = ""
+
+    def _prepare(self, client: Client) -> str:
+        """Make the shared parts; returns the 'signed in as' line."""
         self.client = client
         self.room: w.Room | None = None
         self.status = Status()
         me = guarded(self.status, client.whoami)
-        who = f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b>" if me else ""
         self.org_id = me.org.id if me else None
+        self.pick = W.Dropdown(description="Room", options=[])
+        self.follow(self.pick)
+        self.refresh = button("Refresh")
+        self.refresh.on_click(lambda _: self.reload())
+        self.summary = W.HTML()
+        self.roles = RolesPanel(client)
+        self.members = MembersPanel(client)
+        return f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b>" if me else ""
+
+    def reload(self, select: str | None = None) -> None:
+        """Fetch the rooms again and show the selected one."""
+        raise NotImplementedError
+
+    def _show_room(self) -> None:
+        """Fetch the picked room and show it, or hide the room's part when there is none."""
+        room_id = self.value
+        self.room = fetch_room(self.status, self.client, room_id)
+        room = self.room
+        show(self.room_box, room is not None)
+        if room is None:
+            self.summary.value = self._no_room
+        else:
+            self.summary.value = _room_summary(room)
+            self._show_details(room)
+        self.roles.load(room)
+        self.members.load(room)
+
+    def _show_details(self, room: w.Room) -> None:
+        """What this console shows of a room beyond the summary, roles and users."""
+
+
+class OwnerConsole(_RoomConsole):
+    """For clean-room owners: create rooms, invite partners, set what they may use, roles, users."""
+
+    _no_room = "<i>No room yet: create one above.</i>"
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        who = self._prepare(client)
 
         # create a room
         today = dt.date.today()
@@ -224,13 +243,6 @@ class OwnerConsole(_RoomBound):
             self.new_name, W.HBox([self.new_start, self.new_end]), W.HBox([self.new_kmin, self.new_dp]),
             W.HBox([self.new_eps, self.new_delta]), W.HBox([self.new_intel, self.new_flows]), self.create,
         ])], titles=("Create a clean room",))
-
-        # pick a room
-        self.pick = W.Dropdown(description="Room", options=[])
-        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
-        self.refresh = button("Refresh")
-        self.refresh.on_click(lambda _: self.reload())
-        self.summary = W.HTML()
 
         # settings: the end date
         self.end_date = W.DatePicker(description="End date")
@@ -254,8 +266,6 @@ class OwnerConsole(_RoomBound):
         self.partner_box = W.VBox([W.HBox([self.partner_pick, self.save_partner, self.remove_partner]),
                                    self.partner_perms])
 
-        self.roles = RolesPanel(client)
-        self.members = MembersPanel(client)
         self.room_box = W.VBox([
             self.summary, self.settings, heading("Partners", 4), self.partners, self.invite_box,
             self.partner_box, self.roles, self.members,
@@ -275,17 +285,7 @@ class OwnerConsole(_RoomBound):
         set_options(self.pick, owned, select or self.value)
         self._show_room()
 
-    def _show_room(self) -> None:
-        room_id = self.value
-        self.room = guarded(self.status, lambda: self.client.room(room_id)) if room_id else None
-        room = self.room
-        show(self.room_box, room is not None)
-        if room is None:
-            self.summary.value = "<i>No room yet: create one above.</i>"
-            self.roles.load(None)
-            self.members.load(None)
-            return
-        self.summary.value = _room_summary(room)
+    def _show_details(self, room: w.Room) -> None:
         self.end_date.value = room.end_date
         can = room.abilities
         show(self.settings, can.get("room.update", False))
@@ -299,8 +299,6 @@ class OwnerConsole(_RoomBound):
         self.partner_perms.options = list(room.available_permissions)
         set_options(self.partner_pick, [(p.org_name, p.org_id) for p in room.partners], self.partner_pick.value)
         self._fill_partner()
-        self.roles.load(room)
-        self.members.load(room)
 
     def _fill_partner(self) -> None:
         room = self.room
@@ -361,18 +359,13 @@ class OwnerConsole(_RoomBound):
             self.status.ok("partner removed")
 
 
-class PartnerConsole(_RoomBound):
+class PartnerConsole(_RoomConsole):
     """For partner admins: answer invitations, then manage own roles and users within what the owner allows."""
 
     def __init__(self, client: Client, **kwargs: Any) -> None:
-        self.client = client
-        self.room: w.Room | None = None
-        self.status = Status()
-        me = guarded(self.status, client.whoami)
-        who = f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b>" if me else ""
-        self.org_id = me.org.id if me else None
+        who = self._prepare(client)
         hint = (f"<div class='wb-org-id' style='color:#555'>Your organisation's id (give it to a room owner "
-                f"to be invited): <code>{esc(self.org_id)}</code></div>") if me else ""
+                f"to be invited): <code>{esc(self.org_id)}</code></div>") if self.org_id else ""
         self.invitations = W.HTML()
         self.invitation = W.Dropdown(description="Invitation", options=[])
         self.accept = button("Accept", "success")
@@ -380,14 +373,7 @@ class PartnerConsole(_RoomBound):
         self.decline = button("Decline", "danger")
         self.decline.on_click(lambda _: self._respond(False))
         self.answer_box = W.HBox([self.invitation, self.accept, self.decline])
-        self.pick = W.Dropdown(description="Room", options=[])
-        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
-        self.refresh = button("Refresh")
-        self.refresh.on_click(lambda _: self.reload())
-        self.summary = W.HTML()
         self.allowed = W.HTML()
-        self.roles = RolesPanel(client)
-        self.members = MembersPanel(client)
         self.room_box = W.VBox([self.summary, self.allowed, self.roles, self.members])
         super().__init__([
             W.HTML(f"<h2 style='margin:4px 0'>Partner console</h2><div class='wb-who'>{who}</div>{hint}"),
@@ -407,9 +393,9 @@ class PartnerConsole(_RoomBound):
             ["room", "owner", "from", "to"],
             [(r.name, r.owner_org_name, r.start_date, r.end_date or "open-ended") for r in invited],
             css_class="wb-invitations", empty="no pending invitations")
-        set_options(self.invitation, [(f"{r.name} ({r.owner_org_name})", r.id) for r in invited])
+        set_options(self.invitation, [room_option(r) for r in invited])
         show(self.answer_box, bool(invited))
-        joined = [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms if r.my_org_status == "accepted"]
+        joined = [room_option(r) for r in rooms if r.my_org_status == "accepted"]
         set_options(self.pick, joined, select or self.value)
         self._show_room()
 
@@ -427,24 +413,13 @@ class PartnerConsole(_RoomBound):
             self.reload()
             self.status.ok("invitation declined")
 
-    def _show_room(self) -> None:
-        room_id = self.value
-        self.room = guarded(self.status, lambda: self.client.room(room_id)) if room_id else None
-        room = self.room
-        show(self.room_box, room is not None)
-        if room is None:
-            self.roles.load(None)
-            self.members.load(None)
-            return
-        self.summary.value = _room_summary(room)
+    def _show_details(self, room: w.Room) -> None:
         self.allowed.value = (
             "<div class='wb-available'><b>The owner lets your organisation use:</b> "
             + esc(", ".join(permission_label(p) for p in room.available_permissions) or "nothing yet")
             + "<br><b>You hold:</b> "
             + esc(", ".join(permission_label(p) for p in room.my_permissions) or "no permissions")
             + "</div>")
-        self.roles.load(room)
-        self.members.load(room)
 
 
 class AuditViewer(W.VBox):

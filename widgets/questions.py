@@ -12,12 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
-import traitlets as T
 
 from workbench.client import Client
 from workbench.errors import RuleViolation
 from workbench.wire import questions as q
-from widgets._common import Status, button, esc, guarded, heading, set_options, show, table_html
+from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
+                             table_html)
 
 PARAMETER_TYPES = [("integer", "integer"), ("number", "number"), ("date", "date"), ("date range", "date_range"),
                    ("one of", "one_of"), ("text pattern", "text")]
@@ -150,13 +150,11 @@ class PermissionGrid(W.GridBox):
                 for (org, perm), cell in self.cells.items() if cell.value is not None]
 
 
-class QuestionBuilder(W.VBox):
+class QuestionBuilder(Console):
     """For question authors: write, check and save questions; owners also set terms and add them.
 
     ``value`` is the id of the question being edited (None: a new question).
     """
-
-    value = T.Unicode(None, allow_none=True)
 
     def __init__(self, client: Client, room_id: str | None = None, *, defer: bool = False,
                  **kwargs: Any) -> None:
@@ -177,7 +175,7 @@ class QuestionBuilder(W.VBox):
         self.refresh.on_click(lambda _: self._load_room())
         self.pick = W.Dropdown(description="Question", options=[("New question", None)],
                                layout=W.Layout(width="520px"))
-        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+        self.follow(self.pick)
         self.about = W.HTML()
         self.macros = W.HTML()
         self.name = W.Text(description="Name", layout=W.Layout(width="520px"))
@@ -236,32 +234,21 @@ class QuestionBuilder(W.VBox):
         ], **kwargs)
         self.add_class("wb-question-builder")
         self.observe(lambda _: self._show_question(), names="value")
-        if defer:
-            self.status.info("Loading …")
-        else:
-            self.start()
+        self.begin(defer)
 
     def start(self) -> None:
         """Fetch the rooms and show the first (or the requested) one."""
         self.status.clear()
         me = guarded(self.status, self.client.whoami)
         self.org_id = me.org.id if me else None
-        rooms = guarded(self.status, self.client.rooms) or []
-        set_options(self.room_pick, [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms
-                                     if r.my_org_status in ("owner", "accepted")], self._first_room)
-        if self.room_pick.value is None:
-            self.status.info("You are not in any clean room yet.")
+        if not pick_room(self.status, self.client, self.room_pick, self._first_room):
             show(self.editor, False)
             show(self.actions, False)
-
-    def on_value(self, callback: Callable[[str | None], None]) -> None:
-        """Call ``callback(question_id)`` when the question being edited changes."""
-        self.observe(lambda change: callback(change["new"]), names="value")
 
     # loading ------------------------------------------------------------------------------
     def _load_room(self, select: str | None = None) -> None:
         room_id = self.room_pick.value
-        self.room = guarded(self.status, lambda: self.client.room(room_id)) if room_id else None
+        self.room = fetch_room(self.status, self.client, room_id)
         room = self.room
         if room is None:
             return

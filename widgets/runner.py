@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as W
-import traitlets as T
 
 from workbench.client import Client
 from workbench.wire import questions as q
-from widgets._common import Status, button, esc, guarded, heading, number_text, set_options, show, show_figure
+from widgets._common import (Console, Status, button, esc, guarded, heading, number_text, pick_room, set_options,
+                             show, show_figure)
 from widgets.charts import (
     csv_link,
     measures,
@@ -102,10 +102,11 @@ def _dec(value: str) -> Decimal:
         return Decimal(0)
 
 
-class QuestionRunner(W.VBox):
-    """For analysts: the room's runnable questions, a generated form, the plan, the run, the result."""
+class QuestionRunner(Console):
+    """For analysts: the room's runnable questions, a generated form, the plan, the run, the result.
 
-    value = T.Unicode(None, allow_none=True)
+    ``value`` is the id of the selected question.
+    """
 
     def __init__(self, client: Client, room_id: str | None = None, *, defer: bool = False,
                  **kwargs: Any) -> None:
@@ -147,7 +148,7 @@ class QuestionRunner(W.VBox):
                             self.gauge, self.progress])
 
         self.room.observe(lambda _: self._load_questions(), names="value")
-        self.pick.observe(lambda change: setattr(self, "value", change["new"]), names="value")
+        self.follow(self.pick)
         self.observe(lambda _: self._show_question(), names="value")
         self.epsilon.observe(lambda _: self._stale(), names="value")
         self.preview.on_click(lambda _: self.do_plan())
@@ -161,23 +162,12 @@ class QuestionRunner(W.VBox):
         self.add_class("wb-runner")
         show(self.result_box, False)
         show(self.progress, False)
-        if defer:
-            self.status.info("Loading …")
-        else:
-            self.start()
+        self.begin(defer)
 
     def start(self) -> None:
         """Fetch the rooms and show the first (or the requested) one."""
         self.status.clear()
-        rooms = guarded(self.status, self.client.rooms) or []
-        set_options(self.room, [(f"{r.name} ({r.owner_org_name})", r.id) for r in rooms
-                                if r.my_org_status in ("owner", "accepted")], self._first_room)
-        if self.room.value is None:
-            self.status.info("You are not in any clean room yet.")
-
-    def on_value(self, callback: Callable[[str | None], None]) -> None:
-        """Call ``callback(question_id)`` when the selected question changes."""
-        self.observe(lambda change: callback(change["new"]), names="value")
+        pick_room(self.status, self.client, self.room, self._first_room)
 
     # loading --------------------------------------------------------------------------------
     def _load_questions(self) -> None:
@@ -212,11 +202,7 @@ class QuestionRunner(W.VBox):
             for leaf in (widget.children if isinstance(widget, W.HBox) else (widget,)):
                 leaf.observe(lambda _: self._stale(), names="value")
         self.params.children = list(self.param_widgets.values())
-        budget = guarded(self.status, lambda: self.client.budget(self.room.value))
-        if budget is not None:
-            self.gauge.show_figures(q.BudgetFigures(org_id=budget.org_id, epsilon_total=budget.epsilon_total,
-                                                    delta_total=budget.delta_total, epsilon_left=budget.epsilon_left,
-                                                    delta_left=budget.delta_left))
+        self.do_plan_budget_only()
 
     def parameters(self) -> dict[str, Any]:
         """The form's values, as the service expects them."""

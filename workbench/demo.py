@@ -177,7 +177,8 @@ def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int 
     }
 
 
-def _wait(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_http_ok(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200, failing early if the server process died (the tests use it too)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -265,7 +266,7 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
             service = subprocess.Popen([sys.executable, "-m", "workbench.cli", "serve", "--store", str(store_dir),
                                         "--host", host, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
-        _wait(f"{url}/api/v1/health", service)
+        wait_http_ok(f"{url}/api/v1/health", service)
         if fresh:
             print(f"seeding the demo store in {store_dir} (first start only) ...", flush=True)
             with connect(url, admin_token) as owner:
@@ -281,7 +282,7 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
             voila = subprocess.Popen(voila_command(APPS, host, voila_port), stdout=log, stderr=subprocess.STDOUT,
                                      env=env, cwd=APPS, start_new_session=True)
         apps = f"http://{host}:{voila_port}"
-        _wait(f"{apps}/voila/static/voila.js", voila)
+        wait_http_ok(f"{apps}/voila/static/voila.js", voila)
         print(_banner(url, apps, info, store_dir), flush=True)
         while service.poll() is None and voila.poll() is None:
             time.sleep(0.5)

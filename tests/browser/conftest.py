@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ROOT, LiveService, free_port, wait_http_ok
-from workbench.demo import voila_command
+from tests.conftest import ROOT, LiveService, free_port
+from workbench.demo import voila_command, wait_http_ok
 
 expect.set_options(timeout=30_000)  # a kernel round-trip on 2 cores needs more than the default 5 s
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -10,18 +10,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 import workbench as wb
-
-REGIONS = ["north", "south", "east", "west"]
-BANDS = ["18-34", "35-54", "55+"]
-
-Q1_SQL = """
-SELECT p.region, p.age_band,
-       COUNT(DISTINCT p.email) AS reach,
-       SUM(a.amount) AS spend
-FROM publisher p JOIN advertiser a ON p.email = a.email
-WHERE a.amount >= :min_amount
-GROUP BY p.region, p.age_band
-"""
+from workbench.demo import BANDS, REGIONS
+from workbench.demo import REACH_SQL as Q1_SQL  # the demo's first question: the same room, the same data shape
 
 
 @dataclass
