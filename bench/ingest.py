@@ -1,16 +1,21 @@
 """Ingest benchmark: our email upload (normalise + SHA-256 + store) vs DuckDB's own pipeline.
 
-    python bench/ingest.py [--rows 10000000] [--repeat 2]
+    python bench/ingest.py [--rows 10000000] [--repeat 3]
 
-Generates a CSV of emails (mixed case, some padded with spaces) under bench/data/, then in one
-run times, on the same file:
+Generates a CSV of emails (every 7th mixed case and padded with spaces) under bench/data/, then
+times, interleaved run by run so machine load hits every contender alike, on the same file:
 
 - ours: the client's chunked upload into an in-process service over an encrypted store, CSV
-  parsing, identity normalisation and hashing, insert and ingest report (end to end);
-- DuckDB: ``read_csv`` + ``sha256(lower(trim(email)))`` into a table of a database file (the
-  same kind of sink as ours) and into an in-memory table.
+  parsing with our checks, identity normalisation, validation and hashing, the insert, the
+  ingest report and the commit (end to end, as a user sees it);
+- duckdb-encrypted: ``read_csv`` + ``sha256(lower(trim(email)))`` into a table of an encrypted
+  database file (the same sink as ours, encrypted with the same extension), committed;
+- duckdb-encrypted-same-storage: the same, with the digest column stored uncompressed like ours;
+- duckdb-memory: the same into an in-memory table (no file at all).
 
-Prints rows/s for each and the ratio ours / DuckDB.
+The machine may be shared: every run prints the 1-minute load average next to its time, and
+the summary gives medians. CPU seconds (user + system of this process) are printed as well:
+they move less with load than wall time does.
 """
 
 from __future__ import annotations
@@ -18,9 +23,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -31,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from workbench.governance.operations import bootstrap  # noqa: E402
 from workbench.service.local import close_local, connect_local  # noqa: E402
 from workbench.store import Store  # noqa: E402
+from workbench.store._store import _httpfs_path  # noqa: E402
 
 KEY = "bench-key-0123456789abcdef"
 
@@ -50,8 +59,13 @@ def generate(path: Path, rows: int) -> None:
     con.close()
 
 
-def ours(path: Path) -> dict[str, float]:
-    """End to end through the client: upload (chunks), parse, hash and insert."""
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+def ours(path: Path, rows: int) -> dict[str, float]:
+    """End to end through the client: upload (chunks), parse, hash, insert, report, commit."""
     with tempfile.TemporaryDirectory() as tmp:
         store_dir = Path(tmp) / "store"
         store = Store.open(store_dir, KEY, create=True)
@@ -59,57 +73,85 @@ def ours(path: Path) -> dict[str, float]:
         store.close()
         client = connect_local(store_dir, token, key=KEY)
         try:
-            t0 = time.perf_counter()
+            c0, t0 = _cpu(), time.perf_counter()
             schema = client.upload(path, progress=False)
             t1 = time.perf_counter()
             conn = client.create_connection(schema, "emails", identity_column="email", identity_kind="email")
-            t2 = time.perf_counter()
+            t2, c2 = time.perf_counter(), _cpu()
         finally:
             client.close()
             close_local(store_dir)
-        assert conn.rows_kept == schema.rows, conn
-        return {"total": t2 - t0, "upload+parse": t1 - t0, "hash+insert": t2 - t1, "rows": conn.rows_kept}
+        assert conn.rows_kept == rows and conn.distinct_identities == rows, conn
+        size = sum(f.stat().st_size for f in store_dir.iterdir()) / 1e6
+    return {"wall": t2 - t0, "cpu": c2 - c0, "upload+parse": t1 - t0, "connection": t2 - t1, "MB": size}
 
 
-def duckdb_baseline(path: Path, sink: str) -> float:
-    """DuckDB's read_csv + sha256(lower(trim())) into a table (file or memory)."""
+def _duckdb(path: Path, sink: str) -> dict[str, float]:
+    """DuckDB's read_csv + sha256(lower(trim())) into a table of the given sink."""
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "b.duckdb") if sink == "file" else ":memory:")
-        t0 = time.perf_counter()
-        con.execute(f"CREATE TABLE t AS SELECT sha256(lower(trim(email))) AS email, region, spend"
-                    f" FROM read_csv('{path}')")
-        if sink == "file":
-            con.execute("CHECKPOINT")
-        elapsed = time.perf_counter() - t0
+        con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                     "autoload_known_extensions": False})
+        if sink == "memory":
+            con.execute("ATTACH ':memory:' AS sink")
+        else:
+            con.execute(f"LOAD '{_httpfs_path()}'")
+            con.execute(f"ATTACH '{Path(tmp) / 'b.duckdb'}' AS sink (ENCRYPTION_KEY '{KEY}')")
+        select = f"SELECT sha256(lower(trim(email))) AS email, region, spend FROM read_csv('{path}')"
+        c0, t0 = _cpu(), time.perf_counter()
+        if sink == "encrypted-same-storage":
+            con.execute("CREATE TABLE sink.t (email VARCHAR USING COMPRESSION uncompressed,"
+                        " region VARCHAR, spend BIGINT)")
+            con.execute(f"INSERT INTO sink.t {select}")
+        else:
+            con.execute(f"CREATE TABLE sink.t AS {select}")
+        if sink != "memory":
+            con.execute("CHECKPOINT sink")
+        t1, c1 = time.perf_counter(), _cpu()
         con.close()
-    return elapsed
+        size = sum(f.stat().st_size for f in Path(tmp).iterdir()) / 1e6
+    return {"wall": t1 - t0, "cpu": c1 - c0, "MB": size}
+
+
+CONTENDERS: dict[str, Callable[[Path, int], dict[str, float]]] = {
+    "ours": ours,
+    "duckdb-encrypted": lambda p, n: _duckdb(p, "encrypted"),
+    "duckdb-encrypted-same-storage": lambda p, n: _duckdb(p, "encrypted-same-storage"),
+    "duckdb-memory": lambda p, n: _duckdb(p, "memory"),
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each; the best is reported")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians are reported")
+    parser.add_argument("--only", nargs="*", choices=list(CONTENDERS), help="run only these")
     args = parser.parse_args()
     os.environ.setdefault("WORKBENCH_MAX_UPLOAD_BYTES", str(8 * 1024**3))
     path = ROOT / "bench" / "data" / f"emails_{args.rows}.csv"
     generate(path, args.rows)
+    names = args.only or list(CONTENDERS)
     print(f"{args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB CSV; {os.cpu_count()} cores; "
-          f"python {platform.python_version()}, duckdb {duckdb.__version__}")
-    best: dict[str, float] = {}
-    parts: dict[str, float] = {}
-    for _ in range(args.repeat):  # interleaved, so load on the machine hits both alike
-        o = ours(path)
-        if o["total"] < best.get("ours", float("inf")):
-            best["ours"] = o["total"]
-            parts = o
-        for sink in ("file", "memory"):
-            best[f"duckdb-{sink}"] = min(best.get(f"duckdb-{sink}", float("inf")), duckdb_baseline(path, sink))
+          f"python {platform.python_version()}, duckdb {duckdb.__version__}", flush=True)
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for i in range(args.repeat):
+        for name in names:
+            load = os.getloadavg()[0]
+            result = CONTENDERS[name](path, args.rows) | {"load": load}
+            runs[name].append(result)
+            extra = "".join(f", {k} {v:.2f} s" for k, v in result.items() if k in ("upload+parse", "connection"))
+            print(f"run {i + 1} {name:30s} {result['wall']:7.2f} s (cpu {result['cpu']:6.2f} s{extra}),"
+                  f" load {load:5.2f}, {result['MB']:.0f} MB on disk", flush=True)
     n = args.rows
-    for name, secs in best.items():
-        print(f"{name:14s} {secs:7.2f} s  {n / secs / 1e6:5.2f} M rows/s")
-    print(f"ours: upload+parse {parts['upload+parse']:.2f} s, hash+insert+report {parts['hash+insert']:.2f} s")
-    print(f"ratio ours / duckdb-file   {best['ours'] / best['duckdb-file']:.2f}x")
-    print(f"ratio ours / duckdb-memory {best['ours'] / best['duckdb-memory']:.2f}x")
+    med = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    print(f"\nmedians of {args.repeat} runs:")
+    for name, m in med.items():
+        loads = [r["load"] for r in runs[name]]
+        print(f"{name:30s} {m['wall']:7.2f} s  {n / m['wall'] / 1e6:5.2f} M rows/s  cpu {m['cpu']:6.2f} s"
+              f"  load {min(loads):.1f}-{max(loads):.1f}")
+    if "ours" in med:
+        for name in names[1:] if names[0] == "ours" else [x for x in names if x != "ours"]:
+            print(f"ratio ours / {name:30s} wall {med['ours']['wall'] / med[name]['wall']:.2f}x"
+                  f"  cpu {med['ours']['cpu'] / med[name]['cpu']:.2f}x")
 
 
 if __name__ == "__main__":

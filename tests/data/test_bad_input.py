@@ -170,3 +170,22 @@ def test_duplicate_connection_name_conflicts_and_keeps_the_first(admin):
     with pytest.raises(Conflict, match="already has a data connection named 'users'"):
         connect(admin, USERS_CSV, name="users")
     assert [c.name for c in admin.connections()] == ["users"]
+
+
+def test_a_failure_after_the_rows_are_written_leaves_nothing(admin, store_dir, monkeypatch):
+    # the row table is written (several row groups, flushed to the file before commit) before the
+    # connection is recorded; a failure at that last step must roll all of it back
+    from workbench.data import connections
+    from workbench.errors import WorkbenchError
+
+    from .conftest import emails_csv
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the service died while recording the connection")
+
+    monkeypatch.setattr(connections, "_connection", fail)
+    with pytest.raises(WorkbenchError, match="internal error"):
+        connect(admin, emails_csv(300_000), name="doomed")
+    monkeypatch.undo()
+    assert_nothing_persisted(store_dir, admin)
+    assert connect(admin, emails_csv(10), name="doomed").rows_kept == 10

@@ -136,3 +136,23 @@ def test_connections_are_private_to_their_org(publisher, make_org):
     with pytest.raises(NotFound):
         other.admin.delete_connection(conn.id)
     assert publisher.admin.connection(conn.id).name == "users"
+
+
+def test_refused_rows_across_many_batches_keep_their_line_numbers(admin, store_dir):
+    # more rows than one Arrow batch handed to the store, with bad values early, late and at a
+    # batch boundary: the report, the kept rows and the digests must all line up
+    from workbench.data.connections import BATCH_ROWS
+
+    n = 2 * BATCH_ROWS + 1000
+    bad = {0: "", BATCH_ROWS - 1: "not-an-email", BATCH_ROWS: "x@y", n - 1: "a b@c.com"}
+    lines = ["email,spend"] + [f"{bad.get(i, f'User{i % 50_000}@Example.com ')},{i}" for i in range(n)]
+    conn = connect(admin, ("\n".join(lines) + "\n").encode(), name="big")
+    assert (conn.rows_read, conn.rows_kept, conn.rows_rejected) == (n, n - 4, 4)
+    assert conn.distinct_identities == 50_000
+    assert sorted((r.reason, r.lines) for r in conn.rejections) == [
+        ("empty value", [2]), ("not an email address", [BATCH_ROWS + 2, n + 1]),
+        ("not an email address (no @)", [BATCH_ROWS + 1])]
+    rows = rows_of(store_dir, conn.id)
+    assert len(rows) == n - 4
+    assert {spend for _, spend in rows} == set(range(n)) - set(bad)
+    assert {digest for digest, spend in rows if spend in (1, n - 2)} == {sha("user1@example.com"), sha(f"user{(n - 2) % 50_000}@example.com")}

@@ -173,11 +173,11 @@ def _normalise_types(table: pa.Table, where: str) -> Parsed:
     return Parsed(pa.table(arrays, names=table.column_names), tuple(columns), None)
 
 
-def _line_of(data: bytes, offset: int) -> int:
+def _line_of(data: bytes | bytearray, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _check_utf8(data: bytes) -> None:
+def _check_utf8(data: bytes | bytearray) -> None:
     buf = pa.py_buffer(data)
     arr = pa.LargeStringArray.from_buffers(1, pa.array([0, len(data)], pa.int64()).buffers()[1], buf)
     try:
@@ -196,7 +196,7 @@ def _check_utf8(data: bytes) -> None:
         ) from None
 
 
-def _header(data: bytes) -> list[str]:
+def _header(data: bytes | bytearray) -> list[str]:
     end = data.find(b"\n")
     first = data[: end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     if first.startswith("\ufeff"):
@@ -208,7 +208,7 @@ def _header(data: bytes) -> list[str]:
     return [n.strip() for n in names]
 
 
-def parse_csv(data: bytes, file_name: str = "the file") -> Parsed:
+def parse_csv(data: bytes | bytearray, file_name: str = "the file") -> Parsed:
     """Parse RFC 4180 CSV (comma, double quotes, a header line, UTF-8) into Arrow."""
     where = f"the file {file_name!r}" if file_name != "the file" else "the file"
     if not data or data.isspace():
@@ -266,7 +266,7 @@ def _arrow_message(exc: Exception) -> str:
     return text.replace("CSV parse error: ", "")
 
 
-def _check_quoting(table: pa.Table, data: bytes, where: str) -> None:
+def _check_quoting(table: pa.Table, data: bytes | bytearray, where: str) -> None:
     """Refuse unclosed quotes (a value swallowing line breaks) and text after a closing quote."""
     if b'"' not in data:
         return
@@ -295,7 +295,7 @@ def _check_quoting(table: pa.Table, data: bytes, where: str) -> None:
         )
 
 
-def parse_parquet(data: bytes, file_name: str = "the file") -> Parsed:
+def parse_parquet(data: bytes | bytearray, file_name: str = "the file") -> Parsed:
     """Read a Parquet file held in memory; anything else is refused as not Parquet."""
     where = f"the file {file_name!r}" if file_name != "the file" else "the file"
     if not data:
@@ -315,7 +315,7 @@ def parse_parquet(data: bytes, file_name: str = "the file") -> Parsed:
     return _normalise_types(table, where)
 
 
-def parse(data: bytes, fmt: str, file_name: str = "the file") -> Parsed:
+def parse(data: bytes | bytearray, fmt: str, file_name: str = "the file") -> Parsed:
     """Parse ``data`` in the given format (csv | parquet)."""
     if fmt == "csv":
         return parse_csv(data, file_name)

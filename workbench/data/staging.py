@@ -104,7 +104,7 @@ class Staging:
             raise Conflict(f"the upload has {len(staged.buf):,} of {staged.size:,} bytes; send the rest first")
         if staged.parsed is None:
             try:
-                staged.parsed = files.parse(bytes(staged.buf), staged.format, staged.file_name)
+                staged.parsed = files.parse(staged.buf, staged.format, staged.file_name)
             except Exception:
                 self.drop(upload_id)
                 raise
