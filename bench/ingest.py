@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from workbench.governance.operations import bootstrap  # noqa: E402
 from workbench.service.local import close_local, connect_local  # noqa: E402
 from workbench.store import Store  # noqa: E402
-from workbench.store._store import _httpfs_path  # noqa: E402
+from workbench.store import httpfs_extension  # noqa: E402
 
 KEY = "bench-key-0123456789abcdef"
 
@@ -94,7 +94,7 @@ def _duckdb(path: Path, sink: str) -> dict[str, float]:
         if sink == "memory":
             con.execute("ATTACH ':memory:' AS sink")
         else:
-            con.execute(f"LOAD '{_httpfs_path()}'")
+            con.execute(f"LOAD '{httpfs_extension()}'")
             con.execute(f"ATTACH '{Path(tmp) / 'b.duckdb'}' AS sink (ENCRYPTION_KEY '{KEY}')")
         select = f"SELECT sha256(lower(trim(email))) AS email, region, spend FROM read_csv('{path}')"
         c0, t0 = _cpu(), time.perf_counter()

@@ -28,7 +28,8 @@ KEY_FILE = "store.key"
 DB_FILE = "workbench.duckdb"
 
 
-def _httpfs_path() -> str:
+def httpfs_extension() -> str:
+    """Where the httpfs extension (DuckDB encryption needs its OpenSSL) is installed."""
     import duckdb_ext  # namespace package installed by duckdb-ext-httpfs
 
     version = duckdb.__version__
@@ -107,7 +108,7 @@ class Store:
                 "autoload_known_extensions": False,
             }
         )
-        con.execute(f"LOAD '{_httpfs_path()}'")
+        con.execute(f"LOAD '{httpfs_extension()}'")
         try:
             con.execute(f"ATTACH {_literal(str(db_path))} AS store (ENCRYPTION_KEY {_literal(key)})")
         except duckdb.Error as exc:
