@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,6 +12,8 @@ import duckdb
 
 from workbench.errors import InvalidInput
 from workbench.questions.compile import IDS, Compiled
+
+log = logging.getLogger("workbench.engine")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,11 +36,14 @@ def execute(cur: Any, compiled: Compiled) -> ExactResult:
     try:
         rows = cur.execute(compiled.sql, compiled.params).fetchall()
     except duckdb.Error as e:
-        # engine messages can name internal views; say what the author can act on
+        # engine messages and exception names describe internal views and the engine; the
+        # operator's log gets them, the author gets what to act on
+        log.warning("compiled question failed in DuckDB: %s: %s", type(e).__name__, e)
         raise InvalidInput(
             "the question could not run on the provisioned data (a type mismatch between a "
-            f"parameter or clamping bound and a column, for example): {type(e).__name__}"
-        ) from e
+            "parameter or clamping bound and a column, for example); check the parameter types "
+            "against the columns they are compared with"
+        ) from None
     seconds = time.perf_counter() - started
     n_keys = len(compiled.keys)
     names = [v for a in compiled.aggregates for v in a.vectors]

@@ -64,13 +64,20 @@ def _name(value: str, what: str) -> str:
     return name
 
 
+#: budgets are decimals between 1e-60 and 1e60 (or 0): an exact Fraction of 1e99999999 would
+#: take the write lock for minutes
+BUDGET_EXPONENT = 60
+
+
 def _budget(value: str, what: str) -> str:
     try:
-        amount = Decimal(value)
+        amount = Decimal(value) if len(value) <= 64 else Decimal("NaN")
     except (InvalidOperation, TypeError):
-        raise InvalidInput(f"{what} must be a decimal number such as '1' or '0.5', got {value!r}") from None
+        raise InvalidInput(f"{what} must be a decimal number such as '1' or '0.5', got {value!r:.70}") from None
     if not amount.is_finite() or amount < 0:
-        raise InvalidInput(f"{what} must be a finite number >= 0, got {value!r}")
+        raise InvalidInput(f"{what} must be a finite number >= 0, got {value!r:.70}")
+    if amount and abs(amount.adjusted()) > BUDGET_EXPONENT:
+        raise InvalidInput(f"{what} must be 0 or between 1e-{BUDGET_EXPONENT} and 1e{BUDGET_EXPONENT}, got {value!r:.70}")
     return str(Fraction(amount))
 
 

@@ -187,12 +187,15 @@ def get_question(store: Store, actor: Actor, room_id: str, question_id: str) -> 
 
 def update_question(store: Store, actor: Actor, room_id: str, question_id: str,
                     body: w.QuestionUpdate) -> w.Question:
-    """Edit a question (Edit and Delete question permission); a new version each time."""
+    """Edit a question (Edit and Delete question permission); a new version each time. A
+    partner's edit takes the question out of the room until the owner adds it again."""
     room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
     changes = body.model_dump(exclude_unset=True)
     with store.transaction() as cur:
-        ensure_allowed(cur, actor, "question.update", room_id=room_id, resource_type="question",
-                       resource_id=question_id, detail={"fields": sorted(changes)})
+        access = ensure_allowed(cur, actor, "question.update", room_id=room_id,
+                                resource_type="question", resource_id=question_id,
+                                detail={"fields": sorted(changes)})
+        assert access is not None
         row, old = _load(cur, room_id, question_id)
         if not changes:
             raise InvalidInput("nothing to change: give at least one field")
@@ -202,9 +205,11 @@ def update_question(store: Store, actor: Actor, room_id: str, question_id: str,
         spec = spec_from_draft({k: v for k, v in data.items() if k in w.QuestionDraft.model_fields},
                                row[2], version=row[5] + 1, cloned_from=row[8])
         _raise_if_violations(_report(cur, room_id, spec))
-        cur.execute("UPDATE questions SET name = ?, version = ?, spec = ?, updated_at = now()"
-                    " WHERE id = ?", [spec.name, spec.version, json.dumps(spec.to_dict()),
-                                     question_id])
+        # the owner added the version it read: a partner's edit waits for the owner again
+        cur.execute("UPDATE questions SET name = ?, version = ?, spec = ?, updated_at = now(),"
+                    " in_room = in_room AND ? WHERE id = ?",
+                    [spec.name, spec.version, json.dumps(spec.to_dict()), access.is_owner,
+                     question_id])
         _save_version(cur, question_id, spec, actor)
         return _out(cur, actor, *_load(cur, room_id, question_id))
 

@@ -117,6 +117,8 @@ def parse(sql: str) -> Parsed:
         raise InvalidInput(f"the SQL is over {MAX_SQL} characters; split the question")
     try:
         statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+    except RecursionError:
+        raise InvalidInput("the SQL nests too deeply to check; simplify it") from None
     except ParseError as e:
         first = e.errors[0] if e.errors else {}
         raise InvalidInput(
@@ -136,6 +138,8 @@ def parse(sql: str) -> Parsed:
             expand_stars=False,
             validate_qualify_columns=True,
         )
+    except RecursionError:
+        raise InvalidInput("the SQL nests too deeply to check; simplify it") from None
     except OptimizeError as e:
         raise InvalidInput(
             f"{e}. In a query over more than one table, write every column with its table "

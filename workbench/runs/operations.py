@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from fractions import Fraction
@@ -40,6 +41,24 @@ log = logging.getLogger("workbench.runs")
 RUN_COLUMNS = ("id, room_id, question_id, question_version, question_name, org_id, user_id,"
                " receivers, parameters, mode, epsilon, delta, k_min, status, error, metadata,"
                " created_at, finished_at")
+
+
+#: epsilon and delta are between 1e-60 and 1e60 (or 0): an exact Fraction of "1e999999999" would
+#: hold the write lock for minutes, and the noise planner works in floats
+_EXPONENT = 60
+_EXPONENT_PART = re.compile(r"[eE]\s*([+-]?\d+)")
+
+
+def _amount(value: Any, name: str) -> Fraction:
+    """An epsilon or delta as an exact Fraction, refusing sizes no privacy budget could mean."""
+    if isinstance(value, str):
+        exponents = [int(e) for e in _EXPONENT_PART.findall(value[:65])]
+        if len(value) > 64 or any(abs(e) > 10 * _EXPONENT for e in exponents):
+            raise InvalidInput(f"{name} must be 0 or between 1e-{_EXPONENT} and 1e{_EXPONENT}")
+    amount = to_fraction(value, name=name)
+    if amount and not Fraction(1, 10**_EXPONENT) <= amount <= 10**_EXPONENT:
+        raise InvalidInput(f"{name} must be 0 or between 1e-{_EXPONENT} and 1e{_EXPONENT}")
+    return amount
 
 
 def _uuid(value: str, what: str) -> str:
@@ -72,11 +91,11 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
     mode = "dp" if room.dp_enabled else "exact"
     compiled = compile_question(spec, bindings, body.parameters, mode=mode)
     receivers = qa.effective_receivers(cur, room, row[0], actor.org_id)
-    epsilon = to_fraction(body.epsilon, name="epsilon")
+    epsilon = _amount(body.epsilon, "epsilon")
     if body.delta is None:
         delta = Fraction(0) if compiled.key_values is not None else room.delta_budget / 10
     else:
-        delta = to_fraction(body.delta, name="delta")
+        delta = _amount(body.delta, "delta")
     dp = plan_dp(compiled, room.k_min, epsilon, delta) if room.dp_enabled else None
     if dp is None:
         epsilon = delta = Fraction(0)
@@ -338,8 +357,8 @@ def get_budget(store: Store, actor: Actor, room_id: str, org_id: str | None = No
 def raise_budget(store: Store, actor: Actor, room_id: str, body: w.BudgetRaise) -> w.Budget:
     """Owner only: add to one org's budget in the room (audited)."""
     room_id = _uuid(room_id, "room")
-    eps = to_fraction(body.epsilon, name="epsilon")
-    delta = to_fraction(body.delta, name="delta")
+    eps = _amount(body.epsilon, "epsilon")
+    delta = _amount(body.delta, "delta")
     if eps == 0 and delta == 0:
         raise InvalidInput("raise epsilon, delta or both by more than 0")
     with store.transaction() as cur:

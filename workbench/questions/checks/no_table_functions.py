@@ -37,6 +37,9 @@ def no_table_functions(q: CheckInput) -> list[Violation]:
             out.append(Violation(rule=RULE, dataset=table.name, message=(
                 f"{table.sql(dialect='duckdb')} names a schema or catalog; use the bare dataset "
                 "macro (for example publisher)")))
+        if table.args.get("sample") is not None:
+            out.append(Violation(rule=RULE, dataset=table.name, message=(
+                f"TABLESAMPLE on {table.name} is not allowed; a question reads whole datasets")))
         if not _PLAIN.match(table.name):
             out.append(Violation(rule=RULE, dataset=table.name, message=(
                 f"{table.name!r} is not a dataset macro (letters, digits and underscores); files "
