@@ -88,7 +88,7 @@ def test_wrong_types_and_missing_fields(publisher, store_dir, body: dict, field:
 
 
 def test_bad_budget_and_dates_leave_nothing(admin) -> None:
-    with pytest.raises(wb.InvalidInput, match="epsilon_budget must be a decimal"):
+    with pytest.raises(wb.InvalidInput, match="epsilon_budget must be a number such as 0.5"):
         admin.create_room("r", epsilon_budget="lots")
     with pytest.raises(wb.InvalidInput, match="before the start date"):
         admin.create_room("r", start_date=dt.date(2030, 1, 2), end_date=dt.date(2030, 1, 1))

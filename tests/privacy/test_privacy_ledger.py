@@ -59,16 +59,23 @@ def test_to_fraction_is_exact_for_decimal_text(d: Decimal) -> None:
     assert to_fraction(str(d)) == Fraction(d) == to_fraction(d)
 
 
-@given(st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False))
+@given(st.one_of(st.just(0.0), st.floats(min_value=1e-60, max_value=1e12)))
 def test_to_fraction_float_round_trips(x: float) -> None:
     value = to_fraction(x)
     assert float(value) == x
     assert value == Fraction(repr(x))
 
 
-@given(st.fractions(min_value=0, max_value=10**6))
+@given(st.fractions(min_value=0, max_value=10**6, max_denominator=10**12))
 def test_to_fraction_of_ratio_text_is_identity(f: Fraction) -> None:
     assert to_fraction(str(f)) == f
+
+
+@pytest.mark.parametrize("value", ["1e99999999", "1e-61", "1e61", 1e-70, Decimal("1e-999"), "1_0",
+                                   "\uff11", "1" * 65])
+def test_to_fraction_refuses_sizes_and_spellings_no_budget_means(value) -> None:
+    with pytest.raises(InvalidInput, match="between 1e-60 and 1e60|must be a number"):
+        to_fraction(value)
 
 
 def test_tenths_add_up_exactly() -> None:

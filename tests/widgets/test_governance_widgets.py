@@ -33,7 +33,7 @@ def test_owner_creates_a_room_and_sees_its_settings(admin):
 def test_room_form_errors_are_messages_not_tracebacks(admin):
     console = OwnerConsole(admin)
     _create_room(console, eps="lots")
-    assert "epsilon_budget must be a decimal number" in console.status.text
+    assert "epsilon_budget must be a number such as 0.5" in console.status.text
     assert "Traceback" not in console.status.value
     _create_room(console, name="Room", start=dt.date(2030, 1, 10), end=dt.date(2030, 1, 1))
     assert "before the start date" in console.status.text

@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
@@ -35,6 +34,7 @@ from workbench.governance.policy import (
     role_permissions,
     room_access,
 )
+from workbench.privacy import to_fraction
 from workbench.store import Store
 from workbench.wire import governance as w
 
@@ -64,21 +64,9 @@ def _name(value: str, what: str) -> str:
     return name
 
 
-#: budgets are decimals between 1e-60 and 1e60 (or 0): an exact Fraction of 1e99999999 would
-#: take the write lock for minutes
-BUDGET_EXPONENT = 60
-
-
 def _budget(value: str, what: str) -> str:
-    try:
-        amount = Decimal(value) if len(value) <= 64 else Decimal("NaN")
-    except (InvalidOperation, TypeError):
-        raise InvalidInput(f"{what} must be a decimal number such as '1' or '0.5', got {value!r:.70}") from None
-    if not amount.is_finite() or amount < 0:
-        raise InvalidInput(f"{what} must be a finite number >= 0, got {value!r:.70}")
-    if amount and abs(amount.adjusted()) > BUDGET_EXPONENT:
-        raise InvalidInput(f"{what} must be 0 or between 1e-{BUDGET_EXPONENT} and 1e{BUDGET_EXPONENT}, got {value!r:.70}")
-    return str(Fraction(amount))
+    """A budget as an exact fraction string; the one parser of amounts is the privacy package's."""
+    return str(to_fraction(value, name=what))
 
 
 def _org_roles(values: list[str]) -> list[str]:

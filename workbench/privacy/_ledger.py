@@ -8,6 +8,7 @@ creep past the budget; figures shown to people are rounded in the safe direction
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
@@ -21,13 +22,29 @@ STATES: tuple[State, ...] = ("reserved", "committed", "released")
 FIX = "ask the room owner to raise the budget, or plan with a smaller"
 
 
+#: amounts are 0 or between 1e-60 and 1e60: an exact Fraction of "1e999999999" would take
+#: minutes to build (under the store's write lock), and the noise planner works in floats
+EXPONENT = 60
+_EXPONENT_PART = re.compile(r"[eE]\s*([+-]?\d+)")
+_PLAIN_NUMBER = re.compile(r"[0-9.eE+\-/ ]+")
+
+
 def to_fraction(x: object, *, name: str = "value") -> Fraction:
-    """Exactly parse a non-negative, finite amount of budget.
+    """Exactly parse a non-negative, finite amount of budget, 0 or between 1e-60 and 1e60.
 
     Strings and Decimals are read as written ("0.1" is 1/10, "1/3" and "1e-6" work). A float is
     read as its shortest decimal form, i.e. what was typed: 0.1 is 1/10, not the binary
     0.1000000000000000055...
     """
+    out_of_range = InvalidInput(f"{name} must be 0 or between 1e-{EXPONENT} and 1e{EXPONENT}, got {x!r:.70}")
+    if isinstance(x, str):
+        text = x.strip()
+        if len(text) > 64 or any(abs(int(e)) > 10 * EXPONENT for e in _EXPONENT_PART.findall(text)):
+            raise out_of_range
+        if text.lower().lstrip("+-") not in {"nan", "inf", "infinity", "snan"} and not _PLAIN_NUMBER.fullmatch(text):
+            raise InvalidInput(f"{name} must be a number such as 0.5 or 1/3, got {x!r:.70}")
+    elif isinstance(x, Decimal) and x.is_finite() and x and abs(x.adjusted()) > 10 * EXPONENT:
+        raise out_of_range
     if isinstance(x, bool):
         raise InvalidInput(f"{name} must be a number, got {x!r}")
     try:
@@ -56,6 +73,8 @@ def to_fraction(x: object, *, name: str = "value") -> Fraction:
         raise InvalidInput(f"{name} must be a number such as 0.5 or 1/3, got {x!r}") from None
     if value < 0:
         raise InvalidInput(f"{name} must not be negative, got {x!r}")
+    if value and not Fraction(1, 10**EXPONENT) <= value <= 10**EXPONENT:
+        raise out_of_range
     return value
 
 
