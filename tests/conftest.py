@@ -109,6 +109,19 @@ class LiveService:
         self.clients.append(client)
         return client
 
+    def make_org(self, name: str) -> "LiveOrg":
+        """A new organisation (made by the first org's admin) with an HTTP client of its admin."""
+        created = self.client(self.admin_token).create_org(name, "admin")
+        return LiveOrg(created.org.id, self.client(created.token.secret))
+
+
+@dataclass
+class LiveOrg:
+    """An organisation of the live service: its id and its admin's HTTP client."""
+
+    id: str
+    admin: wb.Client
+
 
 @pytest.fixture(scope="module")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:

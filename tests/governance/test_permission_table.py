@@ -94,18 +94,9 @@ def test_every_permission_has_a_probe() -> None:
     assert set(PROBES) == set(P)
 
 
-@dataclass
-class _Org:
-    id: str
-    admin: wb.Client
-
-
 def _setup(service, expired: bool) -> Setup:
-    root = service.client(service.admin_token)
-
-    def make_org(name: str) -> _Org:
-        made = root.create_org(f"{name} {uuid.uuid4().hex[:6]}", "admin")
-        return _Org(made.org.id, service.client(made.token.secret))
+    def make_org(name: str):
+        return service.make_org(f"{name} {uuid.uuid4().hex[:6]}")
 
     owner = make_org("Owner").admin
 

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import workbench as wb
 from tests.runs.room import add_q1, build_room
 
 
-@dataclass
-class _Org:
-    id: str
-    admin: wb.Client
-
-
 def test_twenty_concurrent_runs_exactly_five_fit(live_service):
     owner = live_service.client(live_service.admin_token)
-
-    def make_org(name: str) -> _Org:
-        created = owner.create_org(name, "admin")
-        return _Org(created.org.id, live_service.client(created.token.secret))
-
-    room = build_room(owner, make_org, epsilon_budget="10")
+    room = build_room(owner, live_service.make_org, epsilon_budget="10")
     qid = add_q1(room)
     clients = [live_service.client(live_service.admin_token) for _ in range(20)]
 

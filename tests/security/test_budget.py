@@ -115,15 +115,7 @@ def test_concurrent_runs_over_http_never_overspend(live_service):
     """Eight parallel runs of epsilon 1 against a budget of 3: exactly three succeed."""
     admin = live_service.client(live_service.admin_token)
 
-    def make_org(name: str):
-        created = admin.create_org(name, "admin")
-
-        class _Org:
-            id = created.org.id
-            admin = live_service.client(created.token.secret)
-        return _Org
-
-    room = build_room(admin, make_org, epsilon_budget="3")
+    room = build_room(admin, live_service.make_org, epsilon_budget="3")
     qid = add_q1(room)
     token = admin.issue_token(admin.whoami().user.id).secret
 

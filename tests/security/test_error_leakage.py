@@ -23,15 +23,7 @@ LEAKS = re.compile(
 def live_room(live_service) -> Room:
     admin = live_service.client(live_service.admin_token)
 
-    def make_org(name: str):
-        created = admin.create_org(name, "admin")
-
-        class _Org:
-            id = created.org.id
-            admin = live_service.client(created.token.secret)
-        return _Org
-
-    return build_room(admin, make_org, dp=True, k_min=5)
+    return build_room(admin, live_service.make_org, dp=True, k_min=5)
 
 
 @pytest.fixture(scope="module")
