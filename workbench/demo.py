@@ -254,9 +254,11 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
             return 1
     store_dir.mkdir(parents=True, exist_ok=True)
     admin_token = _first_token(store_dir) if fresh else None
-    # `kill <pid>` stops the demo the way Ctrl-C does, so the servers never outlive it
-    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() \
-        else None
+    # `kill <pid>` and Ctrl-C stop the demo the same way, so the servers never outlive it; SIGINT
+    # is set explicitly because a launcher that starts us in the background may have ignored it
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, _interrupt) for s in stops} \
+        if threading.current_thread() is threading.main_thread() else {}
     url = f"http://{host}:{port}"
     service = voila = None
     log_dir = store_dir / "logs"
@@ -297,8 +299,8 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
     finally:
         _stop(voila)
         _stop(service)
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
