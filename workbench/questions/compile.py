@@ -81,6 +81,8 @@ class Compiled:
     max_groups: int
     #: question ORDER BY over key names: (name, descending)
     order: tuple[tuple[str, bool], ...] = field(default=())
+    #: the compiled sqlglot tree ``sql`` was rendered from: each engine renders its own dialect
+    tree: exp.Expression | None = field(default=None, compare=False, repr=False)
 
 
 def bindings_needed(question: Question) -> tuple[str, ...]:
@@ -216,6 +218,7 @@ def compile_question(
         max_rows=question.max_rows,
         max_groups=question.max_groups,
         order=order,
+        tree=final,
     )
 
 
