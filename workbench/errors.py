@@ -98,6 +98,20 @@ class PayloadTooLarge(WorkbenchError, ValueError):
     status = 413
 
 
+class TamperDetected(WorkbenchError):
+    """A hash chain is broken, or does not extend the head a party verified before."""
+
+    code = "tamper_detected"
+    status = 409
+
+
+class Busy(WorkbenchError):
+    """Too many runs at once for this user or room; retry when one of them has finished."""
+
+    code = "busy"
+    status = 429
+
+
 ERRORS: dict[str, type[WorkbenchError]] = {
     cls.code: cls
     for cls in (
@@ -111,6 +125,8 @@ ERRORS: dict[str, type[WorkbenchError]] = {
         BudgetExceeded,
         RuleViolation,
         PayloadTooLarge,
+        TamperDetected,
+        Busy,
     )
 }
 
