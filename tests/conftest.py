@@ -14,9 +14,13 @@ import pytest
 
 import workbench as wb
 from workbench.demo import wait_http_ok
-from workbench.governance.operations import bootstrap
+from workbench.governance.orgs import bootstrap
 from workbench.service.local import close_local, connect_local
 from workbench.store import Store
+from workbench.wiring import wire
+
+#: tests that call operations directly (not through the app) need the actions installed too
+wire()
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_KEY = "test-key-" + "0123456789abcdef"

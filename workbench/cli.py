@@ -15,9 +15,8 @@ DEFAULT_STORE = Path("workbench-store")
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the encrypted store and the first organisation; print the admin token once."""
-    from workbench.governance.operations import bootstrap
+    from workbench.governance.orgs import bootstrap
     from workbench.store import KEY_ENV, Store, create_key_file
-
     store_dir: Path = args.store
     if (store_dir / "workbench.duckdb").exists():
         print(f"error: a store already exists in {store_dir}", file=sys.stderr)
@@ -101,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     logging.basicConfig(level=logging.WARNING)
     args = build_parser().parse_args(argv)
+    from workbench.wiring import wire
+
+    wire()
     try:
         return args.func(args)
     except WorkbenchError as exc:

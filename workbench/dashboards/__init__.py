@@ -3,5 +3,3 @@
 A chart stores which run it draws and how, never numbers: reading it goes through the run's own
 result rule (receivers with View Reports), and charts of runs removed by an unlink go with them.
 """
-
-from workbench.dashboards import actions as _actions  # noqa: F401  (registers the actions)

@@ -1,12 +1,12 @@
-"""The dashboard actions, registered with the one policy."""
+"""The dashboard actions, as data; workbench.wiring installs them in the one policy."""
 
 from __future__ import annotations
 
-from workbench.governance.actions import Action, register
+from workbench.governance.actions import Action
 from workbench.governance.permissions import Permission
 
 P = Permission
-register(
+ACTIONS: tuple[Action, ...] = (
     Action(name="dashboard.list", permission=P.INTELLIGENCE_VIEWER,
            description="List one's organisation's dashboards in the room (Intelligence Viewer)."),
     Action(name="dashboard.read", permission=P.INTELLIGENCE_VIEWER,

@@ -11,7 +11,6 @@ import json
 import uuid
 from typing import Any
 
-from workbench.data.hooks import on_unlink
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance import Actor
 from workbench.governance.policy import ensure_allowed
@@ -155,8 +154,7 @@ def remove_chart(store: Store, actor: Actor, room_id: str, dashboard_id: str, ch
         return _dashboard(cur, _own_dashboard(cur, actor, room_id, dashboard_id))
 
 
-@on_unlink
-def _drop_charts_of_unlinked_data(cur: Any, room_id: str, dataset_id: str) -> int:
+def drop_charts_of_unlinked_data(cur: Any, room_id: str, dataset_id: str) -> int:
     """Charts drawing runs computed from an unlinked dataset (or runs already gone) go too."""
     rows = cur.execute(
         "SELECT c.id FROM dashboard_charts c LEFT JOIN runs r ON r.id = c.run_id WHERE c.room_id = ?"

@@ -4,7 +4,6 @@
 returns the view to query, the rules in force and the field-to-column mapping.
 """
 
-from workbench.data import actions as _actions  # noqa: F401  (registers the dataset actions)
 from workbench.data._records import data_parties
 from workbench.data.provisioning import ResolvedDataset, resolve
 from workbench.data.rules import AnalysisRules, ColumnRule

@@ -1,10 +1,10 @@
-"""The dataset actions, registered as data; the policy decides every one of them."""
+"""The dataset actions, as data; workbench.wiring installs them and the policy decides each one."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from workbench.governance.actions import Action, register
+from workbench.governance.actions import Action
 from workbench.governance.model import Actor, RoomAccess
 from workbench.governance.permissions import OrgRight, Permission
 
@@ -26,7 +26,7 @@ def _may_assign(cur: Any, actor: Actor, access: RoomAccess, dataset_id: str | No
 
 DC = OrgRight.DATA_CONNECTIONS
 MD = Permission.MANAGE_DATASETS
-register(
+ACTIONS: tuple[Action, ...] = (
     Action(name="data.upload", scope="org", org_right=DC,
            description="Stream a file (CSV, Parquet or a DataFrame) to the service for a data connection."),
     Action(name="data.connection.create", scope="org", org_right=DC,

@@ -1,8 +1,9 @@
 """Cleanup hooks: packages that derive objects from a dataset remove them when it is unlinked.
 
 A run result, cached output or audience computed from a provisioned dataset is derived data; when
-the dataset leaves the room it must go too. Owners of such objects register a function here; the
-unlink calls every one inside the same transaction, so either everything goes or nothing does.
+the dataset leaves the room it must go too. Owners of such objects write a function;
+:mod:`workbench.wiring` lists every one and installs them here, in an explicit order. The unlink
+calls each inside the same transaction, so either everything goes or nothing does.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ _HOOKS: list[UnlinkHook] = []
 
 
 def on_unlink(hook: UnlinkHook) -> UnlinkHook:
-    """Register ``hook`` (usable as a decorator); registering the same function twice is a no-op."""
+    """Register ``hook``; registering the same function twice is a no-op (wiring calls this)."""
     if hook not in _HOOKS:
         _HOOKS.append(hook)
     return hook

@@ -1,7 +1,8 @@
 """The registry of actions: every operation the service performs, described as data.
 
 The policy reads an action's description to decide; no route carries a rule of its own. Each
-domain package registers its actions when it is imported.
+domain package exports its actions as an ``ACTIONS`` tuple; :mod:`workbench.wiring` installs them
+all, explicitly, so no decision depends on which modules happened to be imported first.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ _REGISTRY: dict[str, Action] = {}
 
 
 def register(*actions: Action) -> None:
-    """Add actions; a name registered twice with a different meaning is a programming error."""
+    """Add actions; a name registered twice with a different meaning is a programming error.
+
+    Only :func:`workbench.wiring.wire` calls this (and tests adding a throwaway action).
+    """
     for action in actions:
         old = _REGISTRY.get(action.name)
         if old is not None and old != action:
@@ -60,7 +64,10 @@ def get(name: str) -> Action:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise RuntimeError(f"unregistered action {name!r}") from None
+        raise RuntimeError(
+            f"unregistered action {name!r}: add it to its package's ACTIONS and that tuple to "
+            "workbench.wiring, and call workbench.wiring.wire() before serving"
+        ) from None
 
 
 def all_actions() -> list[Action]:
@@ -69,7 +76,7 @@ def all_actions() -> list[Action]:
 
 
 P = Permission
-register(
+ACTIONS: tuple[Action, ...] = (
     Action(name="org.create", scope="org", org_right=OrgRight.ADMIN,
            description="Register a new organisation with its first admin user."),
     Action(name="org.read", scope="org",
@@ -104,7 +111,7 @@ register(
 )
 
 #: schedules and flows: the permissions are part of the room model; their operations are not built yet
-register(
+ACTIONS += (
     Action(name="schedule.manage", permission=P.SCHEDULES, writes=True,
            description="Create, change and delete scheduled question runs."),
     Action(name="flow.build", permission=P.FLOW_BUILDER, writes=True,

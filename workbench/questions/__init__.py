@@ -11,6 +11,3 @@ from workbench.questions.params import Parameter
 from workbench.questions.spec import Question
 
 __all__ = ["DatasetBinding", "Parameter", "Question"]
-
-# registers the question, run and budget actions with the one policy
-from workbench.questions import actions as _actions  # noqa: E402,F401

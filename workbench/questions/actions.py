@@ -1,4 +1,4 @@
-"""The actions of questions, runs and budgets, registered as data with the one policy.
+"""The actions of questions, runs and budgets, as data; workbench.wiring installs them in the policy.
 
 Resource-level rules (question permissions, terms, result receivers) are ``check`` functions, so
 ``ensure_allowed`` stays the only place a decision is made and audited.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.governance.actions import Action, register
+from workbench.governance.actions import Action
 from workbench.governance.permissions import Permission
 from workbench.questions.permissions import QuestionPermission, allowed
 
@@ -136,7 +136,7 @@ def _author_only(cur: Any, actor: Any, access: Any, question_id: str | None) -> 
     return None
 
 
-register(
+ACTIONS: tuple[Action, ...] = (
     Action(name="question.author", permission=P.QUESTION_BUILDER, writes=True,
            description="Author a question (SQL template, parameters) in the room."),
     Action(name="question.check", permission=P.QUESTION_BUILDER,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from workbench.data.hooks import on_unlink
 from workbench.engine import execute
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkbenchError
 from workbench.governance.audit import record
@@ -232,8 +231,7 @@ def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
         return _run_out(_load_run(cur, room_id, run_id))
 
 
-@on_unlink
-def _drop_derived_runs(cur: Any, room_id: str, dataset_id: str) -> int:
+def drop_derived_runs(cur: Any, room_id: str, dataset_id: str) -> int:
     """Runs whose results were computed from an unlinked dataset go with it."""
     rows = cur.execute(
         "SELECT id FROM runs WHERE room_id = ? AND metadata IS NOT NULL AND list_contains("

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from workbench import __version__
+from workbench import __version__, wiring
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.store import Store
 
@@ -43,6 +43,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
 
 def create_app(store: Store) -> FastAPI:
     """The service over one open store."""
+    wiring.wire()
     app = FastAPI(
         title="Clean Room Workbench",
         version=__version__,
