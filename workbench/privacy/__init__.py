@@ -5,11 +5,19 @@ this package plans the noise and its cost (``plan_release``), adds it (``release
 data-dependent group keys (``release_keys``), applies crowd-size suppression (``suppress``) and
 does the exact budget arithmetic of the ledger (``Budget``, ``remaining``, ``check_spend``).
 
-Map: _sensitivity (the one sensitivity derivation), _plan (budget split, accuracy), _release
-(mechanisms), _ledger (exact budget arithmetic), _opendp (the single OpenDP import).
+Map: budget (exact budget amounts and arithmetic; no OpenDP, so parsing an amount never loads
+it), _sensitivity (the one sensitivity derivation), _plan (budget split, accuracy), _release
+(mechanisms), _opendp (the single OpenDP import). The names of _plan and _release load on first
+use: importing this package for a budget amount does not pay for OpenDP.
 """
 
-from workbench.privacy._ledger import (
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from workbench.privacy._sensitivity import l1_sensitivity, unit_bound
+from workbench.privacy.budget import (
     Budget,
     LedgerEntry,
     check_spend,
@@ -18,18 +26,36 @@ from workbench.privacy._ledger import (
     spent,
     to_fraction,
 )
-from workbench.privacy._plan import (
-    Aggregate,
-    AggregatePlan,
-    KeyPlan,
-    NoisePlan,
-    ReleasePlan,
-    accuracy,
-    avg_ci_half_width,
-    plan_release,
-)
-from workbench.privacy._release import release, release_keys, suppress
-from workbench.privacy._sensitivity import l1_sensitivity, unit_bound
+
+if TYPE_CHECKING:
+    from workbench.privacy._plan import (
+        Aggregate,
+        AggregatePlan,
+        KeyPlan,
+        NoisePlan,
+        ReleasePlan,
+        accuracy,
+        avg_ci_half_width,
+        plan_release,
+    )
+    from workbench.privacy._release import release, release_keys, suppress
+
+#: names whose modules import OpenDP, loaded when first asked for
+_WITH_OPENDP = {
+    **dict.fromkeys(("Aggregate", "AggregatePlan", "KeyPlan", "NoisePlan", "ReleasePlan",
+                     "accuracy", "avg_ci_half_width", "plan_release"), "workbench.privacy._plan"),
+    **dict.fromkeys(("release", "release_keys", "suppress"), "workbench.privacy._release"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WITH_OPENDP.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench.privacy' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Aggregate",

@@ -22,7 +22,7 @@ from typing import Literal
 
 from workbench.errors import InvalidInput
 from workbench.privacy import _opendp
-from workbench.privacy._ledger import Budget, to_fraction
+from workbench.privacy.budget import Budget, to_fraction
 from workbench.privacy._sensitivity import l1_sensitivity
 
 AggregateKind = Literal["count", "count_distinct", "sum", "avg"]

@@ -187,10 +187,13 @@ def remaining(total: Budget, entries: Iterable[LedgerEntry]) -> Budget:
     )
 
 
-def check_spend(total: Budget, entries: Iterable[LedgerEntry], request: Budget) -> None:
+def check_spend(total: Budget, entries: Iterable[LedgerEntry], request: Budget, *,
+                whose: str = "", fix: str = FIX) -> None:
     """Refuse a charge that does not fit in what is left, with the figures and the fix.
 
-    Figures are conservative for display: the request is rounded up, what is left rounded down.
+    ``whose`` names the budget (a party, a data connection) when there are several; ``fix`` is
+    the start of the advice, completed with the amount that ran out. Figures are conservative for
+    display: the request is rounded up, what is left rounded down.
     """
     left = remaining(total, entries)
     if left.covers(request):
@@ -198,9 +201,10 @@ def check_spend(total: Budget, entries: Iterable[LedgerEntry], request: Budget) 
     too_much = "epsilon" if request.epsilon > left.epsilon else "delta"
     requested = request.describe(up=True)
     remains = left.describe(up=False)
+    of = f" of {whose}" if whose else ""
     raise BudgetExceeded(
-        f"not enough privacy budget: this needs {requested} but only {remains} is left; "
-        f"{FIX} {too_much}.",
+        f"not enough privacy budget{of}: this needs {requested} but only {remains} is left; "
+        f"{fix} {too_much}.",
         requested=requested,
         remaining=remains,
     )
