@@ -25,6 +25,8 @@ from workbench.errors import InvalidInput
 
 KEY_ENV = "WORKBENCH_STORE_KEY"
 KEY_FILE = "store.key"
+#: directories external (zero-copy) data connections may read, separated by os.pathsep
+EXTERNAL_ROOTS_ENV = "WORKBENCH_EXTERNAL_ROOTS"
 DB_FILE = "workbench.duckdb"
 
 
@@ -89,6 +91,8 @@ class Store:
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self._con = con
         self.path = path
+        #: the only directories external connections may read (set once, before the lock)
+        self.external_roots: tuple[Path, ...] = ()
         self._write_lock = threading.RLock()
 
     @classmethod
@@ -125,6 +129,10 @@ class Store:
         con.execute("USE store")
         store = cls(con, db_path)
         store._migrate()
+        store.external_roots = external_roots()
+        if store.external_roots:
+            # the one exception to "no file access": these directories, for external connections
+            con.execute("SET allowed_directories = ?", [[f"{r}{os.sep}" for r in store.external_roots]])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return store
@@ -193,6 +201,20 @@ class Store:
                 self._con.execute("CHECKPOINT")
             finally:
                 self._con.close()
+
+
+def external_roots() -> tuple[Path, ...]:
+    """The configured external data roots (resolved, existing directories only)."""
+    text = os.environ.get(EXTERNAL_ROOTS_ENV, "")
+    roots = []
+    for part in text.split(os.pathsep):
+        if part.strip():
+            root = Path(part.strip()).resolve()
+            if not root.is_dir():
+                raise InvalidInput(f"the external data root {part!r} is not a directory; fix "
+                                   f"{EXTERNAL_ROOTS_ENV}")
+            roots.append(root)
+    return tuple(roots)
 
 
 def migrations() -> list[tuple[int, str, str]]:
