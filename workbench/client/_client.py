@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from workbench.client._transport import http_client, request
+from workbench.client.contract import ContractAPI
 from workbench.client.dashboards import DashboardsAPI
 from workbench.client.datasets import DatasetsAPI
 from workbench.client.governance import GovernanceAPI
@@ -14,7 +15,7 @@ from workbench.client.questions import QuestionsAPI
 from workbench.client.runs import RunsAPI
 
 
-class Client(GovernanceAPI, DatasetsAPI, QuestionsAPI, RunsAPI, DashboardsAPI):
+class Client(GovernanceAPI, DatasetsAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI):
     """Talks to the clean room service; the same methods over HTTP or in-process."""
 
     def __init__(self, http: httpx.Client) -> None:
