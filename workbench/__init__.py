@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 from workbench.client import Client, connect
 from workbench.errors import (
     BudgetExceeded,
+    Busy,
     Conflict,
     InvalidInput,
     NotFound,
@@ -28,6 +29,7 @@ from workbench.errors import (
     PermissionDenied,
     RoomExpired,
     RuleViolation,
+    TamperDetected,
     Unauthenticated,
     WorkbenchError,
 )
@@ -35,6 +37,7 @@ from workbench.wire.permissions import Permission
 
 __all__ = [
     "BudgetExceeded",
+    "Busy",
     "Client",
     "Conflict",
     "InvalidInput",
@@ -44,6 +47,7 @@ __all__ = [
     "PermissionDenied",
     "RoomExpired",
     "RuleViolation",
+    "TamperDetected",
     "Unauthenticated",
     "WorkbenchError",
     "__version__",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 
+from workbench.contract import actions as contract_actions
 from workbench.dashboards import actions as dashboards_actions
 from workbench.dashboards.operations import drop_charts_of_unlinked_data
 from workbench.data import actions as data_actions
@@ -27,6 +28,7 @@ ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
     data_actions.ACTIONS,
     questions_actions.ACTIONS,
     dashboards_actions.ACTIONS,
+    contract_actions.ACTIONS,
 )
 
 #: what an unlink removes besides the dataset, in this order: charts draw runs, so they go first

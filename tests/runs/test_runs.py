@@ -53,7 +53,7 @@ def test_run_releases_noisy_table_over_public_keys_and_charges_receivers(big_roo
     assert spend == pytest.approx(expected, abs=1)
     meta = result.metadata
     assert meta["question_version"] == 1 and meta["suppressed_rows"] == 0
-    assert meta["epsilon_spent"] == "1000000" and meta["engine_seconds"] > 0
+    assert meta["epsilon_spent"] == "1000000" and "engine_seconds" not in meta  # timings stay in the log
     assert room.owner.budget(room.id).epsilon_spent == "1000000"
     # the template's terms say the owner receives: the partner's budget is untouched
     assert room.partner.budget(room.id).epsilon_spent == "0"

@@ -10,12 +10,13 @@ from workbench.client._transport import http_client, request
 from workbench.client.contract import ContractAPI
 from workbench.client.dashboards import DashboardsAPI
 from workbench.client.datasets import DatasetsAPI
+from workbench.client.external import ExternalDataAPI
 from workbench.client.governance import GovernanceAPI
 from workbench.client.questions import QuestionsAPI
 from workbench.client.runs import RunsAPI
 
 
-class Client(GovernanceAPI, DatasetsAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI):
+class Client(GovernanceAPI, DatasetsAPI, ExternalDataAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI):
     """Talks to the clean room service; the same methods over HTTP or in-process."""
 
     def __init__(self, http: httpx.Client) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from workbench.contract.verification import chain_ledger_entry
 from workbench.governance.model import Room
 from workbench.privacy import Budget, LedgerEntry, check_spend, remaining, spent
 
@@ -41,11 +42,12 @@ def figures(cur: Any, room: Room, org_id: str) -> tuple[Budget, Budget, Budget]:
 
 def _append(cur: Any, room_id: str, org_id: str, charge_id: str, state: str, amount: Budget,
             actor_user_id: str | None) -> None:
-    cur.execute(
+    (seq,) = cur.execute(
         "INSERT INTO budget_ledger (seq, room_id, org_id, charge_id, state, epsilon, delta,"
-        " actor_user_id) VALUES (nextval('budget_ledger_seq'), ?, ?, ?, ?, ?, ?, ?)",
+        " actor_user_id) VALUES (nextval('budget_ledger_seq'), ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
         [room_id, org_id, charge_id, state, str(amount.epsilon), str(amount.delta),
-         actor_user_id])
+         actor_user_id]).fetchone()
+    chain_ledger_entry(cur, seq)  # tamper evidence: every entry commits to the one before it
 
 
 def reserve(cur: Any, room: Room, org_ids: list[str], charge_id: str, amount: Budget,

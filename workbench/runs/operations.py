@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from workbench.engine import execute
+from workbench.engine import DuckDBEngine, Engine
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkbenchError
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
@@ -156,8 +156,11 @@ def _refused(store: Store, actor: Actor, room_id: str, question_id: str, err: Ex
 
 
 def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
-                 body: w.RunRequest) -> w.Run:
-    """Run a question: reserve, execute, release, commit. Returns the finished run."""
+                 body: w.RunRequest, *, engine: Engine | None = None) -> w.Run:
+    """Run a question: reserve, execute, release, commit. Returns the finished run.
+
+    ``engine`` is the application's (DuckDB over the store unless the service runs Spark).
+    """
     room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
     run_id = str(uuid.uuid4())
     try:
@@ -183,8 +186,7 @@ def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
             _refused(store, actor, room_id, question_id, err)
         raise
     try:
-        with store.reader() as cur:
-            exact = execute(cur, p.compiled)
+        exact = (engine if engine is not None else DuckDBEngine(store)).execute(p.compiled)
         table = release_table(p.compiled, exact, p.dp, room.k_min)
     except Exception as err:
         message = err.message if isinstance(err, WorkbenchError) else "internal error"
@@ -205,7 +207,6 @@ def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
         "delta_spent": display(p.delta, up=True),
         "k_min": room.k_min,
         "suppressed_rows": table.suppressed,
-        "engine_seconds": round(exact.seconds, 6),
         "max_rows": p.compiled.max_rows,
         "max_groups": p.compiled.max_groups,
         "keys_public": p.compiled.key_values is not None,

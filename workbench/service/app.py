@@ -16,13 +16,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workbench import __version__, wiring
+from workbench.engine import DuckDBEngine, Engine
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.store import Store
 
 log = logging.getLogger("workbench.service")
 
 #: domain routers, included when their module exists (datasets, questions, runs, dashboards)
-ROUTERS = ("governance", "data", "questions", "runs", "dashboards")
+ROUTERS = ("governance", "data", "external", "questions", "runs", "dashboards")
 
 
 def _envelope(status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -41,8 +42,8 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
     return f"invalid request: {text}", problems
 
 
-def create_app(store: Store) -> FastAPI:
-    """The service over one open store."""
+def create_app(store: Store, engine: Engine | None = None) -> FastAPI:
+    """The service over one open store; questions run on ``engine`` (default: the store's DuckDB)."""
     wiring.wire()
     app = FastAPI(
         title="Clean Room Workbench",
@@ -53,6 +54,7 @@ def create_app(store: Store) -> FastAPI:
         redoc_url=None,
     )
     app.state.store = store
+    app.state.engine = engine if engine is not None else DuckDBEngine(store)
 
     @app.exception_handler(WorkbenchError)
     async def _workbench_error(request: Request, exc: WorkbenchError) -> JSONResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from workbench.engine import Engine
+
 from workbench.governance import Actor
 from workbench.governance.operations import authenticate
 from workbench.store import Store
@@ -12,6 +14,11 @@ from workbench.store import Store
 def get_store(request: Request) -> Store:
     """The one store this application serves."""
     return request.app.state.store
+
+
+def get_engine(request: Request) -> Engine:
+    """The engine this application runs questions on (DuckDB, or Spark for `--engine spark`)."""
+    return request.app.state.engine
 
 
 def current_actor(request: Request) -> Actor:

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Response
 
 from workbench.governance import Actor
 from workbench.runs import operations as ops
-from workbench.service.deps import current_actor, get_store
+from workbench.engine import Engine
+from workbench.service.deps import current_actor, get_engine, get_store
 from workbench.store import Store
 from workbench.wire import questions as w
 
@@ -24,8 +25,8 @@ def plan(room_id: str, question_id: str, body: w.PlanRequest, actor: Actor = Who
 
 @router.post(R + "/questions/{question_id}/runs", response_model=w.Run, status_code=201)
 def run(room_id: str, question_id: str, body: w.RunRequest, actor: Actor = Who,
-        store: Store = Db) -> w.Run:
-    return ops.run_question(store, actor, room_id, question_id, body)
+        store: Store = Db, engine: Engine = Depends(get_engine)) -> w.Run:
+    return ops.run_question(store, actor, room_id, question_id, body, engine=engine)
 
 
 @router.get(R + "/runs", response_model=list[w.Run])
