@@ -1,10 +1,31 @@
-"""The engine: runs compiled questions in DuckDB and returns exact aggregated vectors.
+"""Engines: where compiled questions run, returning exact aggregated vectors.
 
-Only this package (and the store) imports DuckDB. It never adds noise and never decides what
-may be released; it executes what ``workbench.questions.compile`` produced, with every value
-bound as a query parameter.
+``Engine`` is the seam (a Protocol); ``DuckDBEngine`` (the embedded default, over the store) and
+``SparkEngine`` (PySpark, for data that has outgrown one machine) implement it. Only this package
+(and the store) imports DuckDB, and only this package imports PySpark. An engine never adds
+noise and never decides what may be released; it executes what ``workbench.questions.compile``
+produced, rendered in its own dialect, with every value bound as a query parameter.
 """
 
-from workbench.engine.duckdb_engine import ExactResult, execute
+from __future__ import annotations
 
-__all__ = ["ExactResult", "execute"]
+from workbench.engine.base import Engine, ExactResult
+from workbench.engine.duckdb_engine import DuckDBEngine, execute
+from workbench.store import Store
+
+#: engine names ``workbench serve --engine`` accepts
+ENGINES = ("duckdb", "spark")
+
+
+def open_engine(name: str, store: Store, *, spark_master: str = "local[2]") -> Engine:
+    """The engine a service runs questions on; Spark starts its session (and JVM) here, once."""
+    if name == "duckdb":
+        return DuckDBEngine(store)
+    if name == "spark":
+        from workbench.engine.spark_engine import SparkEngine
+
+        return SparkEngine.start(store, master=spark_master)
+    raise ValueError(f"unknown engine {name!r}; pick one of {', '.join(ENGINES)}")
+
+
+__all__ = ["ENGINES", "DuckDBEngine", "Engine", "ExactResult", "execute", "open_engine"]
