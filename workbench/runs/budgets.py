@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from workbench.contract.verification import chain_ledger_entry
 from workbench.errors import InvalidInput
 from workbench.governance.model import Room
 from workbench.privacy.budget import Budget, LedgerEntry, check_spend, remaining
@@ -178,9 +179,10 @@ def charge(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[Sourc
     """Check, then charge every party and connection for good (one serialised transaction)."""
     check_fits(cur, room, parties, sources, amount, names)
     for org_id in parties:
-        rec.append_ledger(cur, room_id=room.id, org_id=org_id, charge_id=charge_id,
-                          state="committed", epsilon=amount.epsilon, delta=amount.delta,
-                          actor_user_id=user_id)
+        seq = rec.append_ledger(cur, room_id=room.id, org_id=org_id, charge_id=charge_id,
+                                state="committed", epsilon=amount.epsilon, delta=amount.delta,
+                                actor_user_id=user_id)
+        chain_ledger_entry(cur, seq)  # tamper evidence: each entry commits to the one before it
     for source in sources:
         rec.append_connection_ledger(cur, connection_id=source.connection_id, room_id=room.id,
                                      charge_id=charge_id, state="committed",
