@@ -44,13 +44,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from workbench.service.app import create_app
     from workbench.store import Store
 
+    if args.external_root:
+        from workbench.store._store import EXTERNAL_ROOTS_ENV
+
+        os.environ[EXTERNAL_ROOTS_ENV] = os.pathsep.join(str(p) for p in args.external_root)
     store = Store.open(args.store)
-    app = create_app(store)
+    from workbench.engine import open_engine
+
+    engine = open_engine(args.engine, store, spark_master=args.spark_master)
+    app = create_app(store, engine)
     print(f"serving the store in {args.store} at http://{args.host}:{args.port} (API under /api/v1, "
           f"OpenAPI at /openapi.json); Ctrl-C stops", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
+        engine.close()
         store.close()
     return 0
 
@@ -84,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=int, default=8765, help="port (default: %(default)s)")
     p.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where questions run: duckdb (embedded) or spark (default: %(default)s)")
+    p.add_argument("--spark-master", default="local[2]",
+                   help="Spark master URL for --engine spark (default: %(default)s)")
+    p.add_argument("--external-root", action="append", type=Path, default=[],
+                   help="a directory external (zero-copy) data connections may read; repeat for more")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="seed a demo publisher/advertiser room and run the service and Voilà apps",
