@@ -1,0 +1,84 @@
+"""Matched cohorts from user-list questions: built inside the service, sized with DP, charged
+to every data party, refused under k-min, and never readable member by member."""
+
+from __future__ import annotations
+
+import pytest
+
+import workbench as wb
+from tests.audiences.conftest import ADVERTISER_SQL, add_user_list
+
+
+def test_a_user_list_question_builds_a_cohort_with_a_dp_size(room):
+    qid = add_user_list(room)
+    before = {o: room.owner.budget(room.id, o).epsilon_left for o in (room.owner_org, room.partner_org)}
+    cohort = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="1")
+    assert cohort.kind == "matched" and cohort.status == "ready" and cohort.version == 1
+    assert cohort.dp and cohort.size is not None and abs(cohort.size - 200) < 40
+    assert cohort.activation_org_id == room.owner_org
+    assert cohort.parameters == {"min_amount": 0} and cohort.question_id == qid
+    after = {o: room.owner.budget(room.id, o).epsilon_left for o in before}
+    for org in before:  # both parties' data is read, both pay
+        assert float(before[org]) - float(after[org]) == pytest.approx(1.0)
+    # the partner sees the cohort and its noisy size, never members
+    seen = room.partner.cohorts(room.id)
+    assert [c.id for c in seen] == [cohort.id] and seen[0].size == cohort.size
+    assert "member" not in seen[0].model_dump_json().lower().replace("member_dataset_id", "")
+
+
+def test_refresh_makes_a_new_version_and_charges_again(room):
+    qid = add_user_list(room)
+    cohort = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="1")
+    left = float(room.partner.budget(room.id).epsilon_left)
+    again = room.owner.refresh_cohort(room.id, cohort.id, {"min_amount": 150}, epsilon="1")
+    assert again.version == 2 and again.parameters == {"min_amount": 150}
+    assert again.size < cohort.size
+    assert float(room.partner.budget(room.id).epsilon_left) == pytest.approx(left - 1)
+
+
+def test_a_cohort_under_k_min_is_refused_and_nothing_is_kept(room):
+    qid = add_user_list(room)
+    with pytest.raises(wb.errors.InvalidInput, match="k-min"):
+        room.owner.create_cohort(room.id, "tiny", qid, {"min_amount": 10_000}, epsilon="5")
+    assert room.owner.cohorts(room.id) == []
+
+
+def test_running_a_user_list_as_a_question_points_to_cohorts(room):
+    qid = add_user_list(room)
+    with pytest.raises(wb.errors.InvalidInput, match="audiences"):
+        room.owner.run(room.id, qid, {"min_amount": 0})
+
+
+def test_a_user_list_projecting_another_partys_identity_is_refused(room):
+    qid = add_user_list(room, ADVERTISER_SQL)
+    left = room.partner.budget(room.id).epsilon_left
+    with pytest.raises(wb.errors.RuleViolation, match="activation party") as err:
+        room.owner.create_cohort(room.id, "their ids", qid)
+    assert err.value.details["violations"][0]["dataset"] == "advertiser"
+    assert room.owner.cohorts(room.id) == []
+    assert room.partner.budget(room.id).epsilon_left == left
+
+
+def test_a_cohort_of_a_removed_dataset_is_gone_and_cannot_be_rebuilt(room):
+    qid = add_user_list(room)
+    cohort = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0})
+    room.partner.unprovision_dataset(room.id, room.advertiser_dataset)
+    assert room.owner.cohorts(room.id) == []
+    with pytest.raises(wb.errors.NotFound):
+        room.owner.refresh_cohort(room.id, cohort.id)
+    with pytest.raises((wb.errors.RuleViolation, wb.errors.NotFound, wb.errors.InvalidInput)):
+        room.owner.create_cohort(room.id, "again", qid, {"min_amount": 0})
+    assert room.owner.cohorts(room.id) == []
+
+
+def test_bad_names_and_analytical_questions_are_refused(room):
+    qid = add_user_list(room)
+    room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0})
+    with pytest.raises(wb.errors.Conflict, match="already has a cohort"):
+        room.owner.create_cohort(room.id, "BUYERS", qid, {"min_amount": 0})
+    q = room.owner.create_question(room.id, "count", "SELECT COUNT(DISTINCT p.email) AS n FROM "
+                                   "publisher p")
+    room.owner.add_question(room.id, q.id)
+    with pytest.raises(wb.errors.InvalidInput, match="only user-list"):
+        room.owner.create_cohort(room.id, "agg", q.id)
+    assert len(room.owner.cohorts(room.id)) == 1
