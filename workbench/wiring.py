@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 
+from workbench.audiences import actions as audiences_actions
+from workbench.audiences.cohorts import drop_cohorts_of_unlinked_data
 from workbench.contract import actions as contract_actions
 from workbench.dashboards import actions as dashboards_actions
 from workbench.dashboards.operations import drop_charts_of_unlinked_data
@@ -29,12 +31,14 @@ ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
     questions_actions.ACTIONS,
     dashboards_actions.ACTIONS,
     contract_actions.ACTIONS,
+    audiences_actions.ACTIONS,
 )
 
 #: what an unlink removes besides the dataset, in this order: charts draw runs, so they go first
 UNLINK_HOOKS: tuple[hooks.UnlinkHook, ...] = (
     drop_charts_of_unlinked_data,
     drop_derived_runs,
+    drop_cohorts_of_unlinked_data,
 )
 
 _lock = threading.Lock()

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from workbench.client._transport import http_client, request
+from workbench.client.audiences import AudiencesAPI
 from workbench.client.contract import ContractAPI
 from workbench.client.dashboards import DashboardsAPI
 from workbench.client.datasets import DatasetsAPI
@@ -16,7 +17,7 @@ from workbench.client.questions import QuestionsAPI
 from workbench.client.runs import RunsAPI
 
 
-class Client(GovernanceAPI, DatasetsAPI, ExternalDataAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI):
+class Client(GovernanceAPI, DatasetsAPI, ExternalDataAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI, AudiencesAPI):
     """Talks to the clean room service; the same methods over HTTP or in-process."""
 
     def __init__(self, http: httpx.Client) -> None:

@@ -23,7 +23,7 @@ from workbench.store import Store
 log = logging.getLogger("workbench.service")
 
 #: domain routers, included when their module exists (datasets, questions, runs, dashboards)
-ROUTERS = ("governance", "data", "external", "questions", "runs", "dashboards")
+ROUTERS = ("governance", "data", "external", "questions", "runs", "dashboards", "audiences")
 
 
 def _envelope(status: int, code: str, message: str, **details: Any) -> JSONResponse:
