@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,17 +128,23 @@ class LiveOrg:
     admin: wb.Client
 
 
-@pytest.fixture(scope="module")
-def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """Start `workbench serve` as a separate process; stop it by its PID afterwards."""
-    base = tmp_path_factory.mktemp("live")
+@contextmanager
+def serving(base: Path, extra_env: dict[str, str] | None = None, *,
+            restart: LiveService | None = None) -> Iterator[LiveService]:
+    """Run `workbench serve` over a new store in ``base`` as a separate process (with extra
+    environment, e.g. a test clock), or over the store of an earlier, stopped ``restart``; stop
+    it by its PID afterwards."""
     store = base / "store"
-    s = Store.open(store, TEST_KEY, create=True)
-    created = bootstrap(s, "Publisher", "alice")
-    s.close()
+    if restart is None:
+        s = Store.open(store, TEST_KEY, create=True)
+        created = bootstrap(s, "Publisher", "alice")
+        s.close()
+        admin_token, org_id = created.token.secret, created.org.id
+    else:
+        admin_token, org_id = restart.admin_token, restart.org_id
     port = free_port()
     log_path = base / "serve.log"
-    env = {**os.environ, "WORKBENCH_STORE_KEY": TEST_KEY}
+    env = {**os.environ, "WORKBENCH_STORE_KEY": TEST_KEY, **(extra_env or {})}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.cli", "serve", "--store", str(store), "--host", "127.0.0.1",
@@ -150,7 +157,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
             wait_http_ok(f"{url}/api/v1/health", proc)
         except Exception as exc:
             raise RuntimeError(log_path.read_text()[-3000:]) from exc
-        service = LiveService(url, proc.pid, created.token.secret, created.org.id, log_path, [])
+        service = LiveService(url, proc.pid, admin_token, org_id, log_path, [])
         yield service
     finally:
         for client in service.clients if "service" in locals() else []:
@@ -161,3 +168,10 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
+    """Start `workbench serve` as a separate process; stop it by its PID afterwards."""
+    with serving(tmp_path_factory.mktemp("live")) as service:
+        yield service

@@ -85,10 +85,10 @@ def _window(room: Room, now: dt.datetime, starts_at: dt.datetime | None,
     if end_of_room is not None and ends > end_of_room:
         raise InvalidInput(f"the schedule ends after the room does ({room.end_date}, UTC); end it "
                            "by then, or extend the room first")
-    if ends <= starts:
-        raise InvalidInput("the schedule must end after it starts")
     if ends <= now:
         raise InvalidInput("the schedule's end is already past")
+    if ends <= starts:
+        raise InvalidInput("the schedule must end after it starts")
     return starts, ends
 
 
@@ -152,7 +152,9 @@ def _check_projection(cur: Any, room: Room, candidate: calendar.Planned,
 def schedule_out(rec: records.ScheduleRecord) -> w.Schedule:
     return w.Schedule(
         id=rec.id, room_id=rec.room_id, name=rec.name, target_kind=rec.target_kind,
-        target_id=rec.target_id, parameters=rec.params, epsilon=rec.epsilon, delta=rec.delta,
+        target_id=rec.target_id, parameters=rec.params,
+        epsilon=display(Fraction(rec.epsilon), up=True),
+        delta=None if rec.delta is None else display(Fraction(rec.delta), up=True),
         cron=rec.cron, timezone=rec.timezone, starts_at=rec.starts_at, ends_at=rec.ends_at,
         until_budget_lasts=rec.until_budget_lasts, status=rec.status,
         paused_reason=rec.paused_reason, next_fire_at=rec.next_fire_at,
