@@ -55,9 +55,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(store, engine)
     print(f"serving the store in {args.store} at http://{args.host}:{args.port} (API under /api/v1, "
           f"OpenAPI at /openapi.json); Ctrl-C stops", flush=True)
+    from workbench.schedules import start_scheduler
+
+    scheduler = start_scheduler(store)  # one per store: only this process holds the store
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
+        scheduler.stop()
         engine.close()
         store.close()
     return 0

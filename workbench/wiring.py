@@ -23,6 +23,7 @@ from workbench.data import hooks
 from workbench.governance import actions as registry
 from workbench.questions import actions as questions_actions
 from workbench.runs.operations import drop_derived_runs
+from workbench.schedules import actions as schedules_actions
 
 #: every package's actions, one line per package
 ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
@@ -31,6 +32,7 @@ ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
     questions_actions.ACTIONS,
     dashboards_actions.ACTIONS,
     contract_actions.ACTIONS,
+    schedules_actions.ACTIONS,
     audiences_actions.ACTIONS,
 )
 

@@ -15,9 +15,11 @@ from workbench.client.external import ExternalDataAPI
 from workbench.client.governance import GovernanceAPI
 from workbench.client.questions import QuestionsAPI
 from workbench.client.runs import RunsAPI
+from workbench.client.schedules import SchedulesAPI
 
 
-class Client(GovernanceAPI, DatasetsAPI, ExternalDataAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI, AudiencesAPI):
+class Client(GovernanceAPI, DatasetsAPI, ExternalDataAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI,
+             AudiencesAPI, SchedulesAPI):
     """Talks to the clean room service; the same methods over HTTP or in-process."""
 
     def __init__(self, http: httpx.Client) -> None:

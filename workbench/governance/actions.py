@@ -109,14 +109,3 @@ ACTIONS: tuple[Action, ...] = (
     Action(name="member.manage", permission=P.MANAGE_ROLES, writes=True,
            description="Add and remove users of one's organisation and assign their roles."),
 )
-
-#: schedules and flows: the permissions are part of the room model; their operations are not built yet
-ACTIONS += (
-    Action(name="schedule.manage", permission=P.SCHEDULES, writes=True,
-           description="Create, change and delete scheduled question runs."),
-    Action(name="flow.build", permission=P.FLOW_BUILDER, writes=True,
-           description="Build flows that chain questions."),
-    Action(name="flow.run", permission=P.FLOW_RUNS, writes=True,
-           description="Run and schedule flows."),
-    Action(name="flow.read", permission=P.VIEW_FLOWS, description="View flows and their runs."),
-)
