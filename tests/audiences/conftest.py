@@ -36,9 +36,23 @@ def publisher_with_features(n: int = N) -> pd.DataFrame:
     })
 
 
-def advertiser_only_emails(n: int = N) -> list[str]:
-    """Digests of the advertiser's ids: its buyers are publisher users 0, 2, 4..."""
-    return [digest(e) for e in advertiser_frame(n)["email"]]
+def advertiser_with_strangers() -> pd.DataFrame:
+    """The runs tests' 200 buyers (publisher users 0, 2, 4...) plus 50 people only the
+    advertiser knows: their digests must never reach an export."""
+    buyers = advertiser_frame()
+    strangers = pd.DataFrame({"email": [f"stranger{i}@example.org" for i in range(50)],
+                              "amount": [10.0] * 50})
+    return pd.concat([buyers, strangers], ignore_index=True)
+
+
+def stranger_digests() -> set[str]:
+    """Digests of the advertiser-only people."""
+    return {digest(f"stranger{i}@example.org") for i in range(50)}
+
+
+def buyer_digests() -> set[str]:
+    """Digests of the publisher's users who bought (the matched cohort at min_amount 0)."""
+    return {digest(f"user{2 * i}@example.com") for i in range(200)}
 
 
 @pytest.fixture
@@ -67,7 +81,8 @@ class _PhoneIsPII:
 def room(admin, make_org) -> Room:
     """DP on, k-min 5, a generous budget; the publisher's phone column labelled PII."""
     built = build_room(_PhoneIsPII(admin), make_org, dp=True, k_min=5, epsilon_budget="50",
-                       publisher=publisher_with_features())
+                       publisher=publisher_with_features(),
+                       advertiser=advertiser_with_strangers())
     built.owner = admin
     return built
 

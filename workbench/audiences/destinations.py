@@ -34,16 +34,15 @@ def activation_root() -> Path:
 
 def check_relative(path: str) -> PurePosixPath:
     """A relative folder of plain names (no '..', no absolute path, no odd characters)."""
-    rel = PurePosixPath(path)
-    if "\\" in path or "\x00" in path or rel.is_absolute() or not rel.parts:
+    if "\\" in path or "\x00" in path or path.startswith("/") or not path.strip("/"):
         raise InvalidInput(f"the destination {path!r} must be a relative folder under the "
                            "activation root, like 'gam/sports'")
-    for part in rel.parts:
-        if part in (".", "..") or not _PART.match(part):
+    for part in path.rstrip("/").split("/"):
+        if part in ("", ".", "..") or not _PART.match(part):
             raise InvalidInput(f"the destination {path!r} leaves the activation root or uses "
                                f"an odd name ({part!r}); use plain folder names (letters, "
                                "digits, '.', '_', '-')")
-    return rel
+    return PurePosixPath(path.rstrip("/"))
 
 
 def folder(path: str, *, create: bool) -> Path:
