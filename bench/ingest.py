@@ -36,7 +36,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workbench.governance.operations import bootstrap  # noqa: E402
+from workbench.governance.orgs import bootstrap  # noqa: E402
 from workbench.service.local import close_local, connect_local  # noqa: E402
 from workbench.store import Store  # noqa: E402
 from workbench.store import httpfs_extension  # noqa: E402

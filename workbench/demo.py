@@ -220,7 +220,7 @@ def voila_command(apps: Path, host: str, port: int, *, cull_idle: int = 120, pre
 
 
 def _first_token(store_dir: Path) -> str:
-    from workbench.governance.operations import bootstrap
+    from workbench.governance.orgs import bootstrap
     from workbench.store import KEY_ENV, Store, create_key_file
 
     if not os.environ.get(KEY_ENV):
@@ -349,7 +349,7 @@ class Sandbox:
         import secrets
         import tempfile
 
-        from workbench.governance.operations import bootstrap
+        from workbench.governance.orgs import bootstrap
         from workbench.store import Store
 
         self.dir = Path(tempfile.mkdtemp(prefix="workbench-sandbox-")) / "store"

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 import workbench as wb
-from workbench.governance.operations import bootstrap
+from workbench.governance.orgs import bootstrap
 from workbench.service.local import close_local, connect_local
 from workbench.store import Store
 from workbench.wire.permissions import Permission as P

@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from workbench.errors import Conflict, NotFound, PermissionDenied, RoomExpired
+from workbench.governance import _records
 from workbench.governance import actions as registry
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, Room, RoomAccess
@@ -37,38 +38,30 @@ class Decision:
     error: type[Exception] = PermissionDenied
 
 
-ROOM_COLUMNS = (
-    "id, name, description, owner_org_id, start_date, end_date, k_min, dp_enabled,"
-    " epsilon_budget, delta_budget, intelligence, flows"
-)
-
-
-def room_from_row(row: tuple) -> Room:
-    """A Room from a row selected with ROOM_COLUMNS."""
-    (rid, name, desc, owner, start, end, k_min, dp, eps, delta, intel, flows) = row
+def room_from_record(record: _records.RoomRecord) -> Room:
+    """The policy's view of a stored room (budgets as exact fractions)."""
     return Room(
-        id=rid, name=name, description=desc, owner_org_id=owner, start_date=start,
-        end_date=end, k_min=k_min, dp_enabled=dp, epsilon_budget=Fraction(eps),
-        delta_budget=Fraction(delta), intelligence=intel, flows=flows,
+        id=record.id, name=record.name, description=record.description,
+        owner_org_id=record.owner_org_id, start_date=record.start_date, end_date=record.end_date,
+        k_min=record.k_min, dp_enabled=record.dp_enabled,
+        epsilon_budget=Fraction(record.epsilon_budget), delta_budget=Fraction(record.delta_budget),
+        intelligence=record.intelligence, flows=record.flows,
     )
 
 
 def load_room(cur: Any, room_id: str) -> Room | None:
     """The room with this id, whoever may see it (callers must decide visibility)."""
-    row = cur.execute(f"SELECT {ROOM_COLUMNS} FROM rooms WHERE id = ?", [str(room_id)]).fetchone()
-    return room_from_row(row) if row else None
+    record = _records.room(cur, str(room_id))
+    return room_from_record(record) if record else None
 
 
 def available_permissions(cur: Any, room: Room, org_id: str) -> frozenset[Permission]:
     """What an org may use in a room: everything for the owner, the owner's choice for partners."""
     if org_id == room.owner_org_id:
         return owner_available(intelligence=room.intelligence, flows=room.flows)
-    rows = cur.execute(
-        "SELECT permission FROM partner_permissions WHERE room_id = ? AND org_id = ?",
-        [room.id, org_id],
-    ).fetchall()
+    stored = _records.partner_permissions(cur, room.id, org_id)
     return feature_enabled(
-        frozenset(Permission(p) for (p,) in rows), intelligence=room.intelligence, flows=room.flows
+        frozenset(Permission(p) for p in stored), intelligence=room.intelligence, flows=room.flows
     )
 
 
@@ -92,23 +85,18 @@ def room_access(cur: Any, actor: Actor, room_id: str, today: dt.date | None = No
     if room.owner_org_id == actor.org_id:
         status = "owner"
     else:
-        row = cur.execute(
-            "SELECT status FROM room_partners WHERE room_id = ? AND org_id = ?",
-            [room.id, actor.org_id],
-        ).fetchone()
-        if row is None or row[0] not in ("invited", "accepted"):
+        partner = _records.partner_status(cur, room.id, actor.org_id)
+        if partner not in _records.ACTIVE_PARTNER:
             return None
-        status = row[0]
+        status = str(partner)
     available = available_permissions(cur, room, actor.org_id) if status != "invited" else frozenset()
     held: frozenset[Permission] = frozenset()
     if status != "invited":
-        row = cur.execute(
-            "SELECT r.kind, r.permissions FROM room_members m JOIN room_roles r ON r.id = m.role_id"
-            " WHERE m.room_id = ? AND m.user_id = ?",
-            [room.id, actor.user_id],
-        ).fetchone()
-        if row is not None:
-            held = role_permissions(row[0], list(row[1]), available)
+        membership = _records.member(cur, room.id, actor.user_id)
+        if membership is not None:
+            role = _records.role(cur, membership.role_id)
+            if role is not None:
+                held = role_permissions(role.kind, role.permissions, available)
     return RoomAccess(
         room=room, is_owner=status == "owner", org_status=status, permissions=held,
         available=available, expired=room.expired(today),

@@ -481,7 +481,7 @@ def _rules(items: Any, where: str) -> list[dict[str, Any]]:
 
 def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.TemplateImported:
     """Create a room from a template, all in one transaction: a bad template leaves nothing."""
-    from workbench.governance import operations as gov
+    from workbench.governance import rooms as gov
     from workbench.wire import governance as gw
 
     doc = _parse_template(body.yaml)

@@ -7,7 +7,7 @@ from fastapi import Request
 from workbench.engine import Engine
 
 from workbench.governance import Actor
-from workbench.governance.operations import authenticate
+from workbench.governance.orgs import authenticate
 from workbench.store import Store
 
 

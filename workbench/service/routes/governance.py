@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from workbench.governance import Actor
-from workbench.governance import operations as ops
+from workbench.governance import orgs, partners, roles, rooms
 from workbench.service.deps import current_actor, get_store
 from workbench.store import Store
 from workbench.wire import governance as w
@@ -19,57 +19,57 @@ Db = Depends(get_store)
 
 @router.get("/me", response_model=w.Whoami)
 def whoami(actor: Actor = Who, store: Store = Db) -> w.Whoami:
-    return ops.whoami(store, actor)
+    return orgs.whoami(store, actor)
 
 
 @router.post("/orgs", response_model=w.OrgCreated, status_code=201)
 def create_org(body: w.OrgCreate, actor: Actor = Who, store: Store = Db) -> w.OrgCreated:
-    return ops.create_org(store, actor, body)
+    return orgs.create_org(store, actor, body)
 
 
 @router.get("/orgs/{org_id}", response_model=w.Org)
 def get_org(org_id: str, actor: Actor = Who, store: Store = Db) -> w.Org:
-    return ops.get_org(store, actor, org_id)
+    return orgs.get_org(store, actor, org_id)
 
 
 @router.get("/org/users", response_model=list[w.User])
 def list_users(actor: Actor = Who, store: Store = Db) -> list[w.User]:
-    return ops.list_users(store, actor)
+    return orgs.list_users(store, actor)
 
 
 @router.post("/org/users", response_model=w.User, status_code=201)
 def create_user(body: w.UserCreate, actor: Actor = Who, store: Store = Db) -> w.User:
-    return ops.create_user(store, actor, body)
+    return orgs.create_user(store, actor, body)
 
 
 @router.get("/org/tokens", response_model=list[w.Token])
 def list_tokens(actor: Actor = Who, store: Store = Db) -> list[w.Token]:
-    return ops.list_tokens(store, actor)
+    return orgs.list_tokens(store, actor)
 
 
 @router.post("/org/tokens", response_model=w.Token, status_code=201)
 def issue_token(body: w.TokenCreate, actor: Actor = Who, store: Store = Db) -> w.Token:
-    return ops.issue_token(store, actor, body)
+    return orgs.issue_token(store, actor, body)
 
 
 @router.delete("/org/tokens/{token_id}", response_model=w.Token)
 def revoke_token(token_id: str, actor: Actor = Who, store: Store = Db) -> w.Token:
-    return ops.revoke_token(store, actor, token_id)
+    return orgs.revoke_token(store, actor, token_id)
 
 
 @router.get("/org/trusted-partners", response_model=list[w.Org])
 def list_trusted(actor: Actor = Who, store: Store = Db) -> list[w.Org]:
-    return ops.list_trusted(store, actor)
+    return orgs.list_trusted(store, actor)
 
 
 @router.post("/org/trusted-partners", response_model=list[w.Org])
 def trust_partner(body: w.TrustCreate, actor: Actor = Who, store: Store = Db) -> list[w.Org]:
-    return ops.trust_partner(store, actor, body)
+    return orgs.trust_partner(store, actor, body)
 
 
 @router.delete("/org/trusted-partners/{org_id}", response_model=list[w.Org])
 def untrust_partner(org_id: str, actor: Actor = Who, store: Store = Db) -> list[w.Org]:
-    return ops.untrust_partner(store, actor, org_id)
+    return orgs.untrust_partner(store, actor, org_id)
 
 
 @router.get("/org/audit", response_model=list[w.AuditEvent])
@@ -77,94 +77,94 @@ def read_audit(
     room_id: str | None = None, actor_user_id: str | None = None, action: str | None = None,
     limit: int = Query(default=500, ge=1, le=10_000), actor: Actor = Who, store: Store = Db,
 ) -> list[w.AuditEvent]:
-    return ops.read_audit(store, actor, room_id=room_id, actor_user_id=actor_user_id, action=action, limit=limit)
+    return orgs.read_audit(store, actor, room_id=room_id, actor_user_id=actor_user_id, action=action, limit=limit)
 
 
 @router.get("/rooms", response_model=list[w.Room])
 def list_rooms(actor: Actor = Who, store: Store = Db) -> list[w.Room]:
-    return ops.list_rooms(store, actor)
+    return rooms.list_rooms(store, actor)
 
 
 @router.post("/rooms", response_model=w.Room, status_code=201)
 def create_room(body: w.RoomCreate, actor: Actor = Who, store: Store = Db) -> w.Room:
-    return ops.create_room(store, actor, body)
+    return rooms.create_room(store, actor, body)
 
 
 @router.get("/rooms/{room_id}", response_model=w.Room)
 def get_room(room_id: str, actor: Actor = Who, store: Store = Db) -> w.Room:
-    return ops.get_room(store, actor, room_id)
+    return rooms.get_room(store, actor, room_id)
 
 
 @router.patch("/rooms/{room_id}", response_model=w.Room)
 def update_room(room_id: str, body: w.RoomUpdate, actor: Actor = Who, store: Store = Db) -> w.Room:
-    return ops.update_room(store, actor, room_id, body)
+    return rooms.update_room(store, actor, room_id, body)
 
 
 @router.get("/rooms/{room_id}/check")
 def check(room_id: str, action: str, resource_id: str | None = None, actor: Actor = Who,
           store: Store = Db) -> dict[str, Any]:
-    return ops.check(store, actor, room_id, action, resource_id)
+    return rooms.check(store, actor, room_id, action, resource_id)
 
 
 @router.post("/rooms/{room_id}/partners", response_model=w.Room)
 def invite_partner(room_id: str, body: w.PartnerInvite, actor: Actor = Who, store: Store = Db) -> w.Room:
-    return ops.invite_partner(store, actor, room_id, body)
+    return partners.invite_partner(store, actor, room_id, body)
 
 
 @router.delete("/rooms/{room_id}/partners/{org_id}", response_model=w.Room)
 def remove_partner(room_id: str, org_id: str, actor: Actor = Who, store: Store = Db) -> w.Room:
-    return ops.remove_partner(store, actor, room_id, org_id)
+    return partners.remove_partner(store, actor, room_id, org_id)
 
 
 @router.put("/rooms/{room_id}/partners/{org_id}/permissions", response_model=w.Room)
 def set_partner_permissions(room_id: str, org_id: str, body: w.PartnerPermissions, actor: Actor = Who,
                             store: Store = Db) -> w.Room:
-    return ops.set_partner_permissions(store, actor, room_id, org_id, body)
+    return partners.set_partner_permissions(store, actor, room_id, org_id, body)
 
 
 @router.post("/rooms/{room_id}/invitation/accept", response_model=w.Room)
 def accept(room_id: str, actor: Actor = Who, store: Store = Db) -> w.Room | None:
-    return ops.respond(store, actor, room_id, accept=True)
+    return partners.respond(store, actor, room_id, accept=True)
 
 
 @router.post("/rooms/{room_id}/invitation/decline", status_code=204)
 def decline(room_id: str, actor: Actor = Who, store: Store = Db) -> Response:
-    ops.respond(store, actor, room_id, accept=False)
+    partners.respond(store, actor, room_id, accept=False)
     return Response(status_code=204)
 
 
 @router.get("/rooms/{room_id}/roles", response_model=list[w.Role])
 def list_roles(room_id: str, actor: Actor = Who, store: Store = Db) -> list[w.Role]:
-    return ops.list_roles(store, actor, room_id)
+    return roles.list_roles(store, actor, room_id)
 
 
 @router.post("/rooms/{room_id}/roles", response_model=w.Role, status_code=201)
 def create_role(room_id: str, body: w.RoleCreate, actor: Actor = Who, store: Store = Db) -> w.Role:
-    return ops.create_role(store, actor, room_id, body)
+    return roles.create_role(store, actor, room_id, body)
 
 
 @router.patch("/rooms/{room_id}/roles/{role_id}", response_model=w.Role)
 def update_role(room_id: str, role_id: str, body: w.RoleUpdate, actor: Actor = Who, store: Store = Db) -> w.Role:
-    return ops.update_role(store, actor, room_id, role_id, body)
+    return roles.update_role(store, actor, room_id, role_id, body)
 
 
 @router.delete("/rooms/{room_id}/roles/{role_id}", status_code=204)
 def delete_role(room_id: str, role_id: str, actor: Actor = Who, store: Store = Db) -> Response:
-    ops.delete_role(store, actor, room_id, role_id)
+    roles.delete_role(store, actor, room_id, role_id)
     return Response(status_code=204)
 
 
 @router.get("/rooms/{room_id}/members", response_model=list[w.Member])
 def list_members(room_id: str, actor: Actor = Who, store: Store = Db) -> list[w.Member]:
-    return ops.list_members(store, actor, room_id)
+    return roles.list_members(store, actor, room_id)
 
 
 @router.post("/rooms/{room_id}/members", response_model=w.Member, status_code=201)
 def add_member(room_id: str, body: w.MemberAdd, actor: Actor = Who, store: Store = Db) -> w.Member:
-    return ops.add_member(store, actor, room_id, body)
+    return roles.add_member(store, actor, room_id, body)
 
 
 @router.delete("/rooms/{room_id}/members/{user_id}", status_code=204)
 def remove_member(room_id: str, user_id: str, actor: Actor = Who, store: Store = Db) -> Response:
-    ops.remove_member(store, actor, room_id, user_id)
+    roles.remove_member(store, actor, room_id, user_id)
     return Response(status_code=204)
