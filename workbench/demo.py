@@ -146,7 +146,8 @@ def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int 
             ids.append(question.id)
         say("  roles, a first run and a dashboard ...")
         analyst_role = owner.create_role(room.id, "Analyst", [
-            "create_delete_question_runs", "view_reports", "intelligence_viewer", "intelligence_creator"])
+            "create_delete_question_runs", "view_reports", "intelligence_viewer", "intelligence_creator",
+            "manage_question_schedules"])
         viewer_role = next(r for r in owner.roles(room.id) if r.kind == "viewer")
         owner.add_member(room.id, users["ann"][0], analyst_role.id)
         owner.add_member(room.id, users["vic"][0], viewer_role.id)
@@ -157,6 +158,9 @@ def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int 
             analyst.add_chart(room.id, board.id, run.id, measure="reach", title="Matched reach by region / age band")
             analyst.add_chart(room.id, board.id, run.id, measure="spend", title="Spend by region / age band")
             analyst.add_chart(room.id, board.id, run.id, kind="table", title="Released table")
+            say("  a weekly schedule ...")
+            analyst.create_schedule(room.id, "Weekly reach and spend", "0 6 * * 1", question_id=ids[0],
+                                    parameters={"min_amount": 0}, epsilon="0.1", timezone="Europe/London")
         finally:
             analyst.close()
     finally:
