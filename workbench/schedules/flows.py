@@ -90,6 +90,8 @@ def _check_steps(cur: Any, room_id: str, steps: list[w.FlowStep]) -> list[dict[s
                                    "'after')")
             if step.kind != "question":
                 raise InvalidInput(f"step {step.name!r}: only question steps read a cohort")
+            raise InvalidInput(f"step {step.name!r}: reading a cohort as a dataset macro is not "
+                               "supported yet; run the analytical question on the room's datasets")
         out.append(step.model_dump(mode="json") | {"question_id": question_id})
     return out
 
