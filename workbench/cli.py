@@ -52,6 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from workbench.engine import open_engine
 
     engine = open_engine(args.engine, store, spark_master=args.spark_master)
+    # where each question ran and how long it took: the operator's log, never run metadata
+    logging.getLogger("workbench.engine").setLevel(logging.INFO)
     app = create_app(store, engine)
     print(f"serving the store in {args.store} at http://{args.host}:{args.port} (API under /api/v1, "
           f"OpenAPI at /openapi.json); Ctrl-C stops", flush=True)
