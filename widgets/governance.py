@@ -14,6 +14,7 @@ import ipywidgets as W
 
 from workbench.client import Client
 from workbench.wire import governance as w
+from widgets.contract import ContractPanel
 from widgets._common import (Console, PermissionPicker, Status, button, esc, fetch_room, guarded, heading,
                              number_text, permission_label, room_option, set_options, show, table_html)
 
@@ -194,6 +195,7 @@ class _RoomConsole(Console):
         self.summary = W.HTML()
         self.roles = RolesPanel(client)
         self.members = MembersPanel(client)
+        self.contract = ContractPanel(client)
         return f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b>" if me else ""
 
     def reload(self, select: str | None = None) -> None:
@@ -213,6 +215,7 @@ class _RoomConsole(Console):
             self._show_details(room)
         self.roles.load(room)
         self.members.load(room)
+        self.contract.load(room)
 
     def _show_details(self, room: w.Room) -> None:
         """What this console shows of a room beyond the summary, roles and users."""
@@ -268,7 +271,7 @@ class OwnerConsole(_RoomConsole):
 
         self.room_box = W.VBox([
             self.summary, self.settings, heading("Partners", 4), self.partners, self.invite_box,
-            self.partner_box, self.roles, self.members,
+            self.partner_box, self.contract, self.roles, self.members,
         ])
         super().__init__([
             W.HTML(f"<h2 style='margin:4px 0'>Owner console</h2><div class='wb-who'>{who}</div>"),
@@ -374,7 +377,7 @@ class PartnerConsole(_RoomConsole):
         self.decline.on_click(lambda _: self._respond(False))
         self.answer_box = W.HBox([self.invitation, self.accept, self.decline])
         self.allowed = W.HTML()
-        self.room_box = W.VBox([self.summary, self.allowed, self.roles, self.members])
+        self.room_box = W.VBox([self.summary, self.allowed, self.contract, self.roles, self.members])
         super().__init__([
             W.HTML(f"<h2 style='margin:4px 0'>Partner console</h2><div class='wb-who'>{who}</div>{hint}"),
             heading("Invitations", 4), self.invitations, self.answer_box,

@@ -112,6 +112,13 @@ class Busy(WorkbenchError):
     status = 429
 
 
+class TimedOut(WorkbenchError):
+    """A run outlived its room's timeout and was stopped (its budget stays spent)."""
+
+    code = "timed_out"
+    status = 504
+
+
 ERRORS: dict[str, type[WorkbenchError]] = {
     cls.code: cls
     for cls in (
@@ -127,6 +134,7 @@ ERRORS: dict[str, type[WorkbenchError]] = {
         PayloadTooLarge,
         TamperDetected,
         Busy,
+        TimedOut,
     )
 }
 

@@ -23,24 +23,28 @@ class Served:
     log: Path
     admin_token: str
     proc: subprocess.Popen | None = None
-    url: str = ""
+    #: one port for every restart: the client remembers heads per service address
+    port: int = field(default_factory=free_port)
     clients: list[wb.Client] = field(default_factory=list)
 
     def start(self) -> None:
         """Start the service; raise with its log when it refuses to start."""
-        port = free_port()
+        port = self.port
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "workbench.cli", "serve", "--store", str(self.store),
                  "--host", "127.0.0.1", "--port", str(port)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                 env={**os.environ, "WORKBENCH_STORE_KEY": TEST_KEY})
-        self.url = f"http://127.0.0.1:{port}"
         try:
             wait_http_ok(f"{self.url}/api/v1/health", self.proc)
         except Exception as exc:
             self.stop()
             raise RuntimeError(self.log.read_text()[-2000:]) from exc
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         """Stop the service by its PID (it checkpoints and closes the store)."""

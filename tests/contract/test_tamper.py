@@ -42,11 +42,13 @@ def _reconnect(s: Served, room) -> tuple[wb.Client, wb.Client]:
 def test_an_intact_ledger_verifies_for_every_party_and_shows_only_its_own_entries(served: Served):
     room, _ = _room_with_runs(served, 2)
     mine = room.owner.verify(room.id)
-    assert mine.length == 4 and mine.recomputed == 4 and mine.previous_head is None
+    # one entry per run per party whose data it reads: both parties, twice
+    assert mine.length == 4 and mine.recomputed == 2 and mine.previous_head is None
     theirs = room.partner.verify(room.id)
-    assert theirs.head == mine.head and theirs.recomputed == 0  # the owner receives: its entries
+    assert theirs.head == mine.head and theirs.recomputed == 2
     chain = room.partner.chain(room.id)
-    assert all(e.payload is None for e in chain.entries)
+    shown = [e.payload for e in chain.entries if e.payload is not None]
+    assert len(shown) == 2 and {p["org_id"] for p in shown} == {room.partner_org}
     again = room.owner.verify(room.id)
     assert again.previous_head == mine.head
 

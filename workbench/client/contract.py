@@ -116,6 +116,16 @@ class ContractAPI:
                 body[name] = value
         return w.Proposal(**self._request("POST", f"/api/v1/rooms/{room_id}/proposals", json=body))
 
+    def propose_party_budget(self, room_id: str, org_id: str, *, epsilon_budget: str | None = None,
+                             delta_budget: str | None = None, note: str = "") -> w.Proposal:
+        """Owner: propose raising one data party's budget; it applies when that party approves."""
+        body: dict[str, Any] = {"org_id": org_id, "note": note}
+        if epsilon_budget is not None:
+            body["epsilon_budget"] = epsilon_budget
+        if delta_budget is not None:
+            body["delta_budget"] = delta_budget
+        return w.Proposal(**self._request("POST", f"/api/v1/rooms/{room_id}/proposals", json=body))
+
     def proposals(self, room_id: str, status: str | None = None) -> list[w.Proposal]:
         """Every proposal of the room with each party's decision, newest first."""
         params = {"status": status} if status else None
@@ -143,6 +153,20 @@ class ContractAPI:
         return w.Protections(**self._request(
             "PUT", f"/api/v1/rooms/{room_id}/datasets/{dataset_id}/k-min-floor",
             json={"k_min": k_min}))
+
+    def run_limits(self, room_id: str) -> w.RunLimits:
+        """The room's run timeout and concurrent-run limits (runs over them get Busy/TimedOut)."""
+        return w.RunLimits(**self._request("GET", f"/api/v1/rooms/{room_id}/run-limits"))
+
+    def set_run_limits(self, room_id: str, *, timeout_seconds: int | None = None,
+                       max_concurrent_per_user: int | None = None,
+                       max_concurrent_per_room: int | None = None) -> w.RunLimits:
+        """Owner: change the room's run limits (left out: unchanged)."""
+        body = {k: v for k, v in dict(timeout_seconds=timeout_seconds,
+                                      max_concurrent_per_user=max_concurrent_per_user,
+                                      max_concurrent_per_room=max_concurrent_per_room).items()
+                if v is not None}
+        return w.RunLimits(**self._request("PUT", f"/api/v1/rooms/{room_id}/run-limits", json=body))
 
     def chain(self, room_id: str) -> w.Chain:
         """The room's hash-chained ledger as your org may see it."""

@@ -200,6 +200,13 @@ class FloorRow:
     k_min: int
 
 
+def org_names(cur: Any, org_ids: list[str]) -> list[tuple[str, str]]:
+    """(id, name) of each org, in the order given."""
+    names = dict(cur.execute("SELECT id, name FROM orgs WHERE list_contains(?, id)",
+                             [org_ids]).fetchall())
+    return [(org_id, names.get(org_id, org_id)) for org_id in org_ids]
+
+
 def dataset_owner(cur: Any, room_id: str, dataset_id: str) -> str | None:
     """The org of a provisioned dataset (None when the room has no such dataset)."""
     return scalar(cur, "SELECT org_id FROM provisioned_datasets WHERE id = ? AND room_id = ?",
@@ -222,3 +229,30 @@ def set_floor(cur: Any, room_id: str, dataset_id: str, org_id: str, k_min: int |
     if k_min is not None:
         cur.execute("INSERT INTO contract_dataset_floors (room_id, dataset_id, org_id, k_min, set_by)"
                     " VALUES (?, ?, ?, ?, ?)", [room_id, dataset_id, org_id, k_min, set_by])
+
+
+# -- run limits ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitsRow:
+    """A room's own run limits (None: the service default)."""
+
+    timeout_seconds: int | None
+    max_concurrent_per_user: int | None
+    max_concurrent_per_room: int | None
+
+
+def run_limits(cur: Any, room_id: str) -> LimitsRow | None:
+    """The latest limits the owner set for a room."""
+    return fetch_one(cur, LimitsRow, "SELECT timeout_seconds, max_concurrent_per_user,"
+                     " max_concurrent_per_room FROM run_limits WHERE room_id = ?"
+                     " ORDER BY set_at DESC LIMIT 1", [room_id])
+
+
+def insert_run_limits(cur: Any, room_id: str, row: LimitsRow, set_by: str) -> None:
+    """Record a room's new limits (the latest row wins; older ones stay as history)."""
+    cur.execute("INSERT INTO run_limits (room_id, timeout_seconds, max_concurrent_per_user,"
+                " max_concurrent_per_room, set_by, set_at) VALUES (?, ?, ?, ?, ?, now())",
+                [room_id, row.timeout_seconds, row.max_concurrent_per_user,
+                 row.max_concurrent_per_room, set_by])

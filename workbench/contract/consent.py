@@ -21,13 +21,15 @@ from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, Room
 from workbench.ids import new_id, parse_uuid
-from workbench.privacy import to_fraction
+from workbench.privacy.budget import Budget, display, to_fraction
+from workbench.runs import budgets
 from workbench.governance.policy import ensure_allowed
 from workbench.store import Store
 from workbench.wire import contract as w
 
-#: the proposal kinds
+#: the proposal kinds: the room's settings (every data party decides) or one party's own budget
 ROOM = "room_settings"
+PARTY_BUDGET = "party_budget"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,12 +81,30 @@ def affected_parties(cur: Any, room: Room, proposer_org: str) -> list[str]:
     return [org for org in data_parties(cur, room.id) if org != proposer_org]
 
 
+def _check_default_covers_spent(cur: Any, room: Room, direct: dict[str, Any]) -> None:
+    """A lower room default may not fall below what a party following it has already spent."""
+    if "epsilon_budget" not in direct and "delta_budget" not in direct:
+        return
+    new = Budget(epsilon=Fraction(direct.get("epsilon_budget", room.epsilon_budget)),
+                 delta=Fraction(direct.get("delta_budget", room.delta_budget)))
+    for org_id in data_parties(cur, room.id):
+        if budgets.party_budget(cur, room, org_id) != budgets.room_default(room):
+            continue  # the party set its own budget; the default does not bind it
+        used = budgets.spent(cur, room.id, org_id)
+        if not new.covers(used):
+            raise InvalidInput(
+                f"a room budget below what a party has already spent ({used.describe(up=True)}) "
+                "cannot be set; set at least that much", org_id=org_id)
+
+
 def guard_room_update(cur: Any, actor: Actor, room: Room, changes: dict[str, Any]) -> None:
     """Refuse (changing nothing) a direct room update that weakens another data party's protection.
 
-    governance's update_room calls this before it writes; strengthening changes pass.
+    governance's update_room calls this before it writes; strengthening changes pass (a budget
+    below what a party already spent is refused).
     """
-    _, weak = classify(room, changes)
+    direct, weak = classify(room, changes)
+    _check_default_covers_spent(cur, room, direct)
     if not weak.values:
         return
     parties = affected_parties(cur, room, actor.org_id)
@@ -120,6 +140,13 @@ def _proposal_out(cur: Any, row: rec.ProposalRow) -> w.Proposal:
 
 def _apply(cur: Any, actor: Actor, room: Room, row: rec.ProposalRow) -> None:
     changes = json.loads(row.changes)
+    if row.kind == PARTY_BUDGET:
+        assert row.target_org_id is not None
+        budgets.set_party_budget(cur, room.id, row.target_org_id,
+                                 Budget(epsilon=Fraction(changes["epsilon_budget"]),
+                                        delta=Fraction(changes["delta_budget"])), actor.user_id)
+        rec.set_proposal_status(cur, row.id, "applied")
+        return
     rec.apply_room_settings(cur, room.id, changes)
     if changes.get("dp_enabled") is False:
         record(cur, actor, "room.dp_disabled", room_id=room.id, resource_type="room",
@@ -133,25 +160,28 @@ def propose(store: Store, actor: Actor, room_id: str, body: w.ProposalCreate) ->
     """Propose weakening room settings; applies at once when no other data party is affected."""
     room_id = parse_uuid(room_id, "room")
     changes = body.model_dump(exclude_unset=True, exclude={"note", "org_id"})
-    if body.org_id is not None:
-        raise InvalidInput("a party's own budget is raised through the ledger's party budget; "
-                           "propose room settings here (k_min, dp_enabled, epsilon_budget, delta_budget)")
     if not changes:
         raise InvalidInput("propose at least one of k_min, dp_enabled, epsilon_budget, delta_budget")
     with store.transaction() as cur:
         access = ensure_allowed(cur, actor, "contract.propose", room_id=room_id,
-                                resource_type="proposal",
+                                resource_type="proposal", resource_org_id=body.org_id,
                                 detail={k: str(v) for k, v in changes.items()})
         assert access is not None
         room = access.room
-        direct, weak = classify(room, changes)
-        if direct:
-            names = ", ".join(sorted(direct))
-            raise InvalidInput(f"{names} would not weaken anyone's protection: change it directly "
-                               "with update_room; propose only weakening changes")
-        parties = affected_parties(cur, room, actor.org_id)
+        if body.org_id is not None:
+            kind, target = PARTY_BUDGET, body.org_id
+            weak, parties = _party_budget_change(cur, room, body, changes)
+            parties = [org_id for org_id in parties if org_id != actor.org_id]
+        else:
+            kind, target = ROOM, None
+            direct, weak = classify(room, changes)
+            if direct:
+                names = ", ".join(sorted(direct))
+                raise InvalidInput(f"{names} would not weaken anyone's protection: change it "
+                                   "directly with update_room; propose only weakening changes")
+            parties = affected_parties(cur, room, actor.org_id)
         proposal_id = new_id()
-        rec.insert_proposal(cur, id=proposal_id, room_id=room_id, kind=ROOM, target_org_id=None,
+        rec.insert_proposal(cur, id=proposal_id, room_id=room_id, kind=kind, target_org_id=target,
                             changes=weak.values, reasons=weak.reasons, proposed_by=actor.user_id,
                             proposed_by_org=actor.org_id)
         rec.insert_consent(cur, proposal_id, actor.org_id, "approved", actor.user_id)
@@ -169,6 +199,35 @@ def propose(store: Store, actor: Actor, room_id: str, body: w.ProposalCreate) ->
             row = rec.proposal(cur, room_id, proposal_id)
             assert row is not None
         return _proposal_out(cur, row)
+
+
+def _party_budget_change(cur: Any, room: Room, body: w.ProposalCreate, changes: dict[str, Any]
+                         ) -> tuple[Weakening, list[str]]:
+    """A raise of one party's budget: only that party decides (it may lower its own any time)."""
+    target = parse_uuid(body.org_id, "organisation")
+    if set(changes) - {"epsilon_budget", "delta_budget"}:
+        raise InvalidInput("a party budget proposal changes only epsilon_budget and delta_budget; "
+                           "propose room settings without org_id")
+    if target not in data_parties(cur, room.id):
+        raise InvalidInput(f"{target} has no data in this room: only a data party has a budget "
+                           "to raise here")
+    now = budgets.party_budget(cur, room, target)
+    eps = _budget(changes.get("epsilon_budget", now.epsilon), "epsilon_budget")
+    delta = to_fraction(changes.get("delta_budget", now.delta), name="delta_budget")
+    if delta >= 1:
+        raise InvalidInput("delta_budget must be below 1 (use a tiny value such as 1e-6)")
+    new = Budget(epsilon=eps, delta=delta)
+    if now.covers(new):
+        raise InvalidInput("this does not raise the party's budget; a party lowers its own budget "
+                           "itself, no proposal needed")
+    used = budgets.spent(cur, room.id, target)
+    if not new.covers(used):
+        raise InvalidInput(f"a budget below what the party already spent ({used.describe(up=True)})"
+                           " cannot be set; propose at least that much")
+    reasons = [f"raises the party's budget from {now.describe(up=False)} to "
+               f"{new.describe(up=False)}"]
+    values = {"epsilon_budget": str(eps), "delta_budget": str(delta)}
+    return Weakening(values=values, reasons=reasons), [target]
 
 
 def decide(store: Store, actor: Actor, room_id: str, proposal_id: str, approve: bool) -> w.Proposal:
@@ -192,10 +251,10 @@ def decide(store: Store, actor: Actor, room_id: str, proposal_id: str, approve: 
         if mine.decision != "pending":
             raise Conflict(f"your organisation already {mine.decision} this proposal")
         rec.set_consent(cur, proposal_id, actor.org_id, verb, actor.user_id)
-        # a party whose data arrived after the proposal was made is asked too
-        for org_id in affected_parties(cur, access.room, row.proposed_by_org):
-            if org_id not in {c.org_id for c in rec.consents(cur, proposal_id)}:
-                rec.insert_consent(cur, proposal_id, org_id, "pending", None)
+        if row.kind == ROOM:  # a party whose data arrived after the proposal is asked too
+            for org_id in affected_parties(cur, access.room, row.proposed_by_org):
+                if org_id not in {c.org_id for c in rec.consents(cur, proposal_id)}:
+                    rec.insert_consent(cur, proposal_id, org_id, "pending", None)
         everyone = rec.consents(cur, proposal_id)
         parties = [c.org_id for c in everyone]
         detail = {"changes": json.loads(row.changes), "decision": verb}
@@ -273,10 +332,20 @@ def may_set_floor(cur: Any, actor: Actor, access: Any, dataset_id: str | None) -
 
 def _protections(cur: Any, room: Room) -> w.Protections:
     floors = {f.dataset_id: f.k_min for f in rec.floors(cur, room.id)}
+    parties = []
+    names = rec.org_names(cur, data_parties(cur, room.id))
+    for org_id, org_name in names:
+        fig = budgets.figures(cur, room, org_id)
+        parties.append(w.PartyBudget(
+            org_id=org_id, org_name=org_name,
+            epsilon_total=display(fig.total.epsilon, up=False),
+            epsilon_spent=display(fig.spent.epsilon, up=True),
+            delta_total=display(fig.total.delta, up=False),
+            delta_spent=display(fig.spent.delta, up=True)))
     return w.Protections(room_id=room.id, room_k_min=room.k_min, dataset_floors=floors,
                          effective_k_min=max([room.k_min, *floors.values()]),
                          dp_enabled=room.dp_enabled,
-                         open_proposals=len(rec.proposals(cur, room.id, "open")))
+                         open_proposals=len(rec.proposals(cur, room.id, "open")), parties=parties)
 
 
 def protections(store: Store, actor: Actor, room_id: str) -> w.Protections:

@@ -17,6 +17,7 @@ from workbench.engine.base import ExactResult, split_rows
 from workbench.engine.dialect import render
 from workbench.errors import InvalidInput
 from workbench.questions.compile import Compiled
+from workbench.runs.limits import interruptible
 from workbench.store import Store
 
 log = logging.getLogger("workbench.engine")
@@ -60,7 +61,7 @@ class DuckDBEngine:
     def execute(self, compiled: Compiled) -> ExactResult:
         """Run on a read cursor of the store."""
         sql = render(compiled, "duckdb") if self.portable else None
-        with self.store.reader() as cur:
+        with self.store.reader() as cur, interruptible(cur.interrupt):  # the room's run timeout
             return execute(cur, compiled, sql=sql)
 
     def close(self) -> None:

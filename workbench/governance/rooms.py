@@ -151,6 +151,9 @@ def update_room(store: Store, actor: Actor, room_id: str, body: w.RoomUpdate) ->
         start = body.start_date or room.start_date
         end = None if body.clear_end_date else (body.end_date or room.end_date)
         _check_dates(start, end)
+        from workbench.contract.consent import guard_room_update  # contract builds on governance
+
+        guard_room_update(cur, actor, room, changes)  # weakening others' protection needs consent
         values: dict[str, Any] = {"start_date": start, "end_date": end}
         if body.name is not None:
             name = required_name(body.name, "room")

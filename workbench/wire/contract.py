@@ -88,6 +88,17 @@ class FloorSet(In):
     k_min: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
 
 
+class PartyBudget(BaseModel):
+    """One data party's ledger in the room (exact figures as text)."""
+
+    org_id: str
+    org_name: str
+    epsilon_total: str
+    epsilon_spent: str
+    delta_total: str
+    delta_spent: str
+
+
 class Protections(BaseModel):
     """The strictest settings in force in a room, and where each comes from."""
 
@@ -99,6 +110,8 @@ class Protections(BaseModel):
     effective_k_min: int
     dp_enabled: bool
     open_proposals: int
+    #: every data party's budget and spend: each party sees what protects the others too
+    parties: list[PartyBudget] = []
 
 
 class RunLimitsSet(In):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from workbench.contract import consent, verification
 from workbench.governance import Actor
+from workbench.runs import limits
 from workbench.service.deps import current_actor, get_store
 from workbench.store import Store
 from workbench.wire import contract as w
@@ -47,3 +48,14 @@ def set_floor(room_id: str, dataset_id: str, body: w.FloorSet, actor: Actor = Wh
 @router.get(R + "/chain", response_model=w.Chain)
 def chain(room_id: str, actor: Actor = Who, store: Store = Db) -> w.Chain:
     return verification.chain_view(store, actor, room_id)
+
+
+@router.get(R + "/run-limits", response_model=w.RunLimits)
+def run_limits(room_id: str, actor: Actor = Who, store: Store = Db) -> w.RunLimits:
+    return limits.get_limits(store, actor, room_id)
+
+
+@router.put(R + "/run-limits", response_model=w.RunLimits)
+def set_run_limits(room_id: str, body: w.RunLimitsSet, actor: Actor = Who,
+                   store: Store = Db) -> w.RunLimits:
+    return limits.set_limits(store, actor, room_id, body)
