@@ -22,6 +22,7 @@ from workbench.data import actions as data_actions
 from workbench.data import hooks
 from workbench.governance import actions as registry
 from workbench.questions import actions as questions_actions
+from workbench.runs import actions as runs_actions
 from workbench.runs.operations import drop_derived_runs
 from workbench.schedules import actions as schedules_actions
 
@@ -30,6 +31,7 @@ ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
     registry.ACTIONS,
     data_actions.ACTIONS,
     questions_actions.ACTIONS,
+    runs_actions.ACTIONS,
     dashboards_actions.ACTIONS,
     contract_actions.ACTIONS,
     schedules_actions.ACTIONS,

@@ -23,6 +23,8 @@ class Room:
     partner_org: str
     publisher_dataset: str
     advertiser_dataset: str
+    #: the owner's data connection behind publisher_dataset
+    publisher_connection: str = ""
 
 
 def publisher_frame(n: int = 400) -> pd.DataFrame:
@@ -43,8 +45,13 @@ def advertiser_frame(n: int = 400) -> pd.DataFrame:
 
 def build_room(owner: wb.Client, make_org, *, dp: bool = True, k_min: int = 1,
                epsilon_budget: str = "10", publisher: pd.DataFrame | None = None,
-               advertiser: pd.DataFrame | None = None, amount_upper: float = 250.0) -> Room:
-    """Everything a question needs, done the way the two parties would do it."""
+               advertiser: pd.DataFrame | None = None, amount_upper: float = 250.0,
+               publisher_connection: str | None = None) -> Room:
+    """Everything a question needs, done the way the two parties would do it.
+
+    The owner's data connection is named "users" (then "users 2", ... when the owner already has
+    one); ``publisher_connection`` provisions an existing one instead (a second room over the
+    same data)."""
     partner_org = make_org(f"Advertiser {uuid.uuid4().hex[:6]}")
     partner = partner_org.admin
     me = owner.whoami()
@@ -57,10 +64,13 @@ def build_room(owner: wb.Client, make_org, *, dp: bool = True, k_min: int = 1,
         "manage_clean_room_roles", "manage_datasets", "view_reports",
         "create_delete_question_runs", "question_builder"])
 
-    pub = owner.connect_dataset(publisher if publisher is not None else publisher_frame(),
-                                "users", identity_column="email", identity_kind="email",
-                                progress=False)
-    pds = owner.provision_dataset(room.id, pub.id, "publisher users")
+    if publisher_connection is None:
+        taken = {c.name for c in owner.connections()}
+        name = next(n for n in ("users", *(f"users {i}" for i in range(2, 1000))) if n not in taken)
+        publisher_connection = owner.connect_dataset(
+            publisher if publisher is not None else publisher_frame(), name,
+            identity_column="email", identity_kind="email", progress=False).id
+    pds = owner.provision_dataset(room.id, publisher_connection, "publisher users")
     owner.set_analysis_rules(room.id, pds.id, [
         {"name": "email", "join": True, "aggregations": ["COUNT_DISTINCT"]},
         {"name": "region", "group_by": True, "public_values": REGIONS},
@@ -83,7 +93,8 @@ def build_room(owner: wb.Client, make_org, *, dp: bool = True, k_min: int = 1,
     owner.map_dataset(room.id, "publisher", pds.id,
                       {"email": "email", "region": "region", "age_band": "age_band"})
     partner.map_dataset(room.id, "advertiser", ads.id, {"email": "email", "amount": "amount"})
-    return Room(room.id, owner, partner, me.org.id, partner_org.id, pds.id, ads.id)
+    return Room(room.id, owner, partner, me.org.id, partner_org.id, pds.id, ads.id,
+                publisher_connection)
 
 
 def add_q1(room: Room, **kwargs) -> str:

@@ -11,6 +11,10 @@ import workbench as wb
 from tests.runs.room import BANDS, Q1_SQL, REGIONS, add_q1, build_room
 
 
+#: Q1 without its numeric filter: exact (DP-off) rooms take no numeric parameters or ranges
+EXACT_SQL = Q1_SQL.replace("WHERE a.amount >= :min_amount", "")
+
+
 @pytest.fixture
 def room(admin, make_org):
     return build_room(admin, make_org)
@@ -55,8 +59,9 @@ def test_run_releases_noisy_table_over_public_keys_and_charges_receivers(big_roo
     assert meta["question_version"] == 1 and meta["suppressed_rows"] == 0
     assert meta["epsilon_spent"] == "1000000" and "engine_seconds" not in meta  # timings stay in the log
     assert room.owner.budget(room.id).epsilon_spent == "1000000"
-    # the template's terms say the owner receives: the partner's budget is untouched
-    assert room.partner.budget(room.id).epsilon_spent == "0"
+    # the owner receives, but the run read the advertiser's data too: both parties are charged
+    assert room.partner.budget(room.id).epsilon_spent == "1000000"
+    assert sorted(run.parties) == sorted([room.owner_org, room.partner_org])
 
 
 def test_exhausting_the_budget_is_refused_with_the_figures(room):
@@ -71,6 +76,9 @@ def test_exhausting_the_budget_is_refused_with_the_figures(room):
     refused = [a for a in room.owner.audit(room_id=room.id) if a.action == "run.refused"]
     assert refused and "not enough privacy budget" in refused[0].reason
     room.owner.raise_budget(room.id, room.owner_org, epsilon="2")
+    with pytest.raises(wb.BudgetExceeded, match="Advertiser"):  # the partner's data is read too
+        room.owner.run(room.id, qid, {"min_amount": 0}, epsilon="3")
+    room.partner.raise_budget(room.id, room.partner_org, epsilon="2")
     room.owner.run(room.id, qid, {"min_amount": 0}, epsilon="3")
     assert room.owner.budget(room.id).epsilon_left == "0"
 
@@ -120,15 +128,18 @@ def test_no_runs_after_the_end_date(room):
     room.owner.update_room(room.id, end_date=dt.date.today() - dt.timedelta(days=1))
     with pytest.raises(wb.RoomExpired):
         room.owner.run(room.id, qid, {"min_amount": 0})
-    room.owner.plan(room.id, qid, {"min_amount": 0})  # previews stay possible
+    with pytest.raises(wb.RoomExpired, match="read-only"):  # previews too: the room is read-only
+        room.owner.plan(room.id, qid, {"min_amount": 0})
 
 
 def test_dp_off_room_releases_exact_values_with_k_min_and_says_so(admin, make_org):
     room = build_room(admin, make_org, dp=False, k_min=34)
-    qid = add_q1(room)
-    plan = room.owner.plan(room.id, qid, {"min_amount": 0})
+    q = room.owner.create_question(room.id, "reach and spend (exact room shape)", EXACT_SQL)
+    room.owner.add_question(room.id, q.id)
+    qid = q.id
+    plan = room.owner.plan(room.id, qid)
     assert not plan.dp and plan.epsilon == "0" and "OFF" in plan.notes[0]
-    run = room.owner.run(room.id, qid, {"min_amount": 0})
+    run = room.owner.run(room.id, qid)
     result = room.owner.run_result(room.id, run.id)
     assert result.dp is False and result.metadata["dp"] is False
     assert "differential privacy is OFF" in result.metadata["notes"][0]

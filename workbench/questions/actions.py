@@ -1,4 +1,4 @@
-"""The actions of questions, runs and budgets, as data; workbench.wiring installs them in the policy.
+"""The actions of questions, as data; workbench.wiring installs them in the policy.
 
 Resource-level rules (question permissions, terms, result receivers) are ``check`` functions, so
 ``ensure_allowed`` stays the only place a decision is made and audited.
@@ -76,57 +76,6 @@ def effective_receivers(cur: Any, room: Any, question_id: str, runner_org_id: st
             or [runner_org_id])
 
 
-def _can_run(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
-    row = _question(cur, access, question_id)
-    if row is None:
-        return None
-    if not row[2]:
-        return "the question has not been added to the room by its owner yet"
-    allowed_runners = effective_runners(cur, access.room, row[0])
-    if allowed_runners is not None and actor.org_id not in allowed_runners:
-        return "the question's terms do not let your organisation run it"
-    return _needs(QP.RUN, "run it")(cur, actor, access, question_id)
-
-
-def _run_row(cur: Any, access: Any, run_id: str | None) -> tuple | None:
-    if run_id is None:
-        return None
-    return cur.execute(
-        "SELECT id, org_id, receivers, question_id FROM runs WHERE id = ? AND room_id = ?",
-        [run_id, access.room.id],
-    ).fetchone()
-
-
-def _run_visible(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | None:
-    row = _run_row(cur, access, run_id)
-    if row is None:
-        return None
-    if actor.org_id != row[1] and actor.org_id not in list(row[2]):
-        return "the run belongs to another organisation and your organisation does not receive it"
-    return None
-
-
-def _result_reader(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | None:
-    row = _run_row(cur, access, run_id)
-    if row is None:
-        return None
-    if actor.org_id not in list(row[2]):
-        return "your organisation is not a receiver of this question's results (see its terms)"
-    if not allowed(cur, row[3], actor.org_id, QP.VIEW_OUTPUT):
-        return ("the question's author organisation does not let your organisation view its "
-                "output (question permission view_output)")
-    return None
-
-
-def _own_run(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | None:
-    row = _run_row(cur, access, run_id)
-    if row is None:
-        return None
-    if actor.org_id != row[1]:
-        return "only the organisation that started a run may delete it"
-    return None
-
-
 def _author_only(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
     row = _question(cur, access, question_id)
     if row is None:
@@ -162,18 +111,4 @@ ACTIONS: tuple[Action, ...] = (
            description="Override the question permissions of one question."),
     Action(name="template.export", permission=P.ADD_DELETE_QUESTIONS, owner_only=True,
            description="Export the room's template (fields, questions, terms, privacy) as YAML."),
-    Action(name="run.plan", permission=P.RUNS, check=_can_run,
-           description="Preview a run's privacy cost and expected error; spends nothing."),
-    Action(name="run.create", permission=P.RUNS, writes=True, check=_can_run,
-           description="Run a question: charge the budget, execute, release noisy results."),
-    Action(name="run.list", description="List runs one's organisation started or receives."),
-    Action(name="run.read", permission=P.VIEW_REPORTS, check=_run_visible,
-           description="Read a run's status and metadata (View Reports)."),
-    Action(name="run.result", permission=P.VIEW_REPORTS, check=_result_reader,
-           description="Read a run's released table (receivers with View Reports)."),
-    Action(name="run.delete", permission=P.RUNS, writes=True, check=_own_run,
-           description="Delete a run and its stored result (the budget stays spent)."),
-    Action(name="budget.read", description="Read one's organisation's privacy budget in the room."),
-    Action(name="budget.raise", permission=P.PARTNER_MANAGEMENT, owner_only=True, writes=True,
-           description="Raise an organisation's privacy budget in the room."),
 )

@@ -84,6 +84,15 @@ def figures(cur: Any, room: Room, org_id: str) -> Figures:
     return Figures(total=total, spent=spent_of(entries), left=remaining(total, entries))
 
 
+def sources_of(cur: Any, room_id: str, dataset_ids: Iterable[str]) -> list[Source]:
+    """The connections behind provisioned datasets (each once), for caps."""
+    found: dict[str, Source] = {}
+    for s in rec.dataset_sources(cur, room_id, dataset_ids):
+        found.setdefault(s.connection_id, Source(connection_id=s.connection_id,
+                                                 name=s.connection_name, org_id=s.org_id))
+    return list(found.values())
+
+
 def set_party_budget(cur: Any, room_id: str, org_id: str, budget: Budget, user_id: str) -> None:
     """Set a party's budget in a room (a raw setter: the caller has authorised it).
 
@@ -175,15 +184,21 @@ def check_fits(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[S
 
 def charge(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[Source],
            charge_id: str, amount: Budget, user_id: str,
-           names: dict[str, str] | None = None) -> None:
-    """Check, then charge every party and connection for good (one serialised transaction)."""
+           names: dict[str, str] | None = None) -> dict[str, str]:
+    """Check, then charge every party and connection for good (one serialised transaction).
+
+    Each party's ledger entry is hash-chained as it is written (tamper evidence: each entry
+    commits to the one before it); returns party -> entry hash.
+    """
     check_fits(cur, room, parties, sources, amount, names)
+    hashes = {}
     for org_id in parties:
         seq = rec.append_ledger(cur, room_id=room.id, org_id=org_id, charge_id=charge_id,
                                 state="committed", epsilon=amount.epsilon, delta=amount.delta,
                                 actor_user_id=user_id)
-        chain_ledger_entry(cur, seq)  # tamper evidence: each entry commits to the one before it
+        hashes[org_id] = chain_ledger_entry(cur, seq)
     for source in sources:
         rec.append_connection_ledger(cur, connection_id=source.connection_id, room_id=room.id,
                                      charge_id=charge_id, state="committed",
                                      epsilon=amount.epsilon, delta=amount.delta)
+    return hashes

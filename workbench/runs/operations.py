@@ -1,149 +1,197 @@
-"""Run operations: plan (no budget, no data), run (reserve -> execute -> release -> commit),
-status, result, delete, and the budget figures.
+"""Run operations: plan (no budget, no data), run (charge, execute, release), status, result,
+manifest, delete.
 
-A run is three short steps so the write lock is never held while DuckDB works:
+A run is three short steps so the write lock is never held while the engine works:
 
-1. one write transaction: authorise, check rules, compile, plan, reserve the budget of every
-   receiving organisation and record the run as running (the store serialises these, so
-   concurrent runs can never overspend);
-2. execute on a read cursor and add the noise;
-3. one write transaction: commit the charge and store the released table; if step 2 failed,
-   release (refund) the reservation instead, since nothing was shown.
+1. one write transaction: authorise, check the room is active, check rules, compile, plan, check
+   the preview's fingerprint, charge every data party (and connection cap) for good and record
+   the run as running. The store serialises these, so concurrent runs can never overspend. Only
+   errors found here cost nothing.
+2. execute on a read cursor and add the noise. From here the run has read data: it stays
+   charged whatever happens, and a failure says only that it failed.
+3. one write transaction: store the released table, unless an unlink dropped the run (or one of
+   its datasets) meanwhile; then nothing computed from the unlinked data is kept.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from workbench.data.templates import readiness
 from workbench.engine import DuckDBEngine, Engine
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkbenchError
+from workbench.governance._records import org_names
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
 from workbench.governance.policy import ensure_allowed
-from workbench.privacy import Budget, display, to_fraction
-from workbench.questions import actions as qa
+from workbench.ids import new_id, parse_uuid
+from workbench.privacy.budget import Budget, display, to_fraction
 from workbench.questions.compile import Compiled, compile_question
-from workbench.questions.operations import load_question, room_bindings
+from workbench.questions.operations import room_bindings, stored_question
 from workbench.questions.spec import Question
-from workbench.runs import ledger
+from workbench.questions.terms import effective_receivers
+from workbench.runs import _records as rec
+from workbench.runs import budgets, manifest
 from workbench.runs.release import DPPlan, plan_dp, release_table
 from workbench.store import Store
 from workbench.wire import questions as w
+from workbench.wire import runs as wr
 
 log = logging.getLogger("workbench.runs")
-RUN_COLUMNS = ("id, room_id, question_id, question_version, question_name, org_id, user_id,"
-               " receivers, parameters, mode, epsilon, delta, k_min, status, error, metadata,"
-               " created_at, finished_at")
+FAILED = ("the run failed after execution started: nothing was released and its budget stays "
+          "spent; check the question and its parameters, or ask the question's author")
+DROPPED = ("the run was dropped: a dataset it read was unlinked while it ran; nothing computed "
+           "from it is kept and its budget stays spent")
 
 
-def _amount(value: Any, name: str) -> Fraction:
-    """An epsilon or delta as an exact Fraction (to_fraction also refuses absurd sizes)."""
-    return to_fraction(value, name=name)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """Everything decided before any data is read."""
 
-
-def _uuid(value: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        raise NotFound(f"no {what} {value!r}") from None
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    row: tuple
+    question_id: str
+    question_version: int
     spec: Question
     compiled: Compiled
     dp: DPPlan | None
     receivers: list[str]
+    #: the data parties charged: owners of the datasets the run reads
+    parties: list[str]
+    sources: list[rec.DatasetSource]
+    datasets: list[dict[str, Any]]
     epsilon: Fraction
     delta: Fraction
-    #: provisioned datasets the run reads (its result is derived from them)
-    datasets: list[str]
+    #: what the caller asked for, resolved (re-planning with these gives the same plan)
+    epsilon_requested: Fraction
+    delta_requested: Fraction
+    noise: list[dict[str, Any]]
+    fingerprint: str
+
+    @property
+    def cost(self) -> Budget:
+        return Budget(epsilon=self.epsilon, delta=self.delta)
+
+    @property
+    def datasets_read(self) -> list[str]:
+        return [s.dataset_id for s in self.sources]
+
+
+def _check_active(cur: Any, access: RoomAccess) -> None:
+    """Runs and plans need an active room: started, and every required field mapped."""
+    room = access.room
+    if room.not_started():
+        raise Conflict(f"the room starts on {room.start_date}; runs are possible from then")
+    ready = readiness(cur, room.id)
+    if not ready.ready:
+        raise Conflict("the room is still a draft: runs and plans start once every party has "
+                       "mapped its datasets; still missing: " + "; ".join(ready.missing),
+                       missing=list(ready.missing))
 
 
 def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
-             body: w.PlanRequest) -> _Prepared:
+             body: w.PlanRequest) -> Prepared:
     room = access.room
-    row, spec = load_question(cur, room.id, question_id)
-    if room.not_started():
-        raise Conflict(f"the room starts on {room.start_date}; runs are possible from then")
+    _check_active(cur, access)
+    stored, spec = stored_question(cur, room.id, question_id)
     bindings = room_bindings(cur, room.id, tuple(spec.fields))
-    mode = "dp" if room.dp_enabled else "exact"
-    compiled = compile_question(spec, bindings, body.parameters, mode=mode)
-    receivers = qa.effective_receivers(cur, room, row[0], actor.org_id)
-    epsilon = _amount(body.epsilon, "epsilon")
+    compiled = compile_question(spec, bindings, body.parameters,
+                                mode="dp" if room.dp_enabled else "exact")
+    receivers = effective_receivers(cur, room, stored.id, actor.org_id)
+    epsilon = to_fraction(body.epsilon, name="epsilon")
     if body.delta is None:
         delta = Fraction(0) if compiled.key_values is not None else room.delta_budget / 10
     else:
-        delta = _amount(body.delta, "delta")
-    dp = plan_dp(compiled, room.k_min, epsilon, delta) if room.dp_enabled else None
-    if dp is None:
-        epsilon = delta = Fraction(0)
-    else:
-        epsilon, delta = dp.plan.epsilon, dp.plan.delta
-    datasets = sorted({b.dataset_id for b in bindings.values() if b.dataset_id})
-    return _Prepared(row, spec, compiled, dp, receivers, epsilon, delta, datasets)
+        delta = to_fraction(body.delta, name="delta")
+    dp: DPPlan | None = None
+    if room.dp_enabled:
+        budgets.check_epsilon(cur, room, epsilon)
+        dp = plan_dp(compiled, room.k_min, epsilon, delta)
+    sources = rec.dataset_sources(cur, room.id, {b.dataset_id for b in bindings.values()
+                                                 if b.dataset_id})
+    parties = sorted({s.org_id for s in sources})
+    datasets = manifest.dataset_entries(cur, room.id, sources)
+    charged = (dp.plan.epsilon, dp.plan.delta) if dp is not None else (Fraction(0), Fraction(0))
+    noise = manifest.noise_plan(dp)
+    fingerprint = manifest.fingerprint(
+        question_id=stored.id, question_version=stored.version, sql=spec.sql, compiled=compiled,
+        datasets=datasets, parties=parties, k_min=room.k_min, epsilon=str(charged[0]),
+        delta=str(charged[1]), noise=noise)
+    return Prepared(question_id=stored.id, question_version=stored.version, spec=spec,
+                    compiled=compiled, dp=dp, receivers=receivers, parties=parties,
+                    sources=sources, datasets=datasets, epsilon=charged[0], delta=charged[1],
+                    epsilon_requested=epsilon, delta_requested=delta, noise=noise,
+                    fingerprint=fingerprint)
 
 
 def _figures(cur: Any, access: RoomAccess, org_id: str, extra: Budget | None = None
              ) -> w.BudgetFigures:
-    total, _, left = ledger.figures(cur, access.room, org_id)
+    f = budgets.figures(cur, access.room, org_id)
+    left = f.left
     if extra is not None:
         left = Budget(epsilon=max(left.epsilon - extra.epsilon, Fraction(0)),
                       delta=max(left.delta - extra.delta, Fraction(0)))
-    return w.BudgetFigures(org_id=org_id, epsilon_total=display(total.epsilon, up=False),
-                           delta_total=display(total.delta, up=False),
+    return w.BudgetFigures(org_id=org_id, epsilon_total=display(f.total.epsilon, up=False),
+                           delta_total=display(f.total.delta, up=False),
                            epsilon_left=display(left.epsilon, up=False),
                            delta_left=display(left.delta, up=False))
 
 
+def _columns(p: Prepared) -> tuple[list[w.ColumnPlan], list[str]]:
+    if p.dp is None:
+        return ([w.ColumnPlan(name=a.name, kind=a.kind, noise_scale=None, ci95=None,
+                              sensitivity=None, epsilon=None) for a in p.compiled.aggregates],
+                ["differential privacy is OFF in this room: exact aggregates, no budget spent, "
+                 "rows under k-min suppressed"])
+    columns = []
+    for agg in p.dp.plan.aggregates:
+        hidden = p.dp.crowd_hidden and agg.name == p.dp.crowd
+        columns.append(w.ColumnPlan(
+            name=agg.name + (" (hidden, for k-min)" if hidden else ""), kind=agg.kind,
+            noise_scale=agg.noise_scale, ci95=agg.ci_half_width, sensitivity=agg.sensitivity,
+            epsilon=display(agg.epsilon, up=True)))
+    notes = []
+    if p.dp.crowd_hidden:
+        notes.append("the crowd-size rule needs a noisy count of people per row; it takes a "
+                     "share of epsilon")
+    if p.compiled.key_values is None:
+        notes.append("group keys come from the data: released by a noisy threshold that spends "
+                     "delta")
+    if p.parties:
+        notes.append("charged to every party whose data it reads: " + ", ".join(p.parties))
+    return columns, notes
+
+
 def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w.PlanRequest
              ) -> w.Plan:
-    """Cost and expected error of a run, computed without spending budget or reading data."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    """Cost, expected error and per-party budgets of a run, without spending or reading data."""
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.reader() as cur:
-        access = ensure_allowed(cur, actor, "run.plan", room_id=room_id, resource_type="question",
-                                resource_id=question_id)
-        assert access is not None
+        access = _access(ensure_allowed(cur, actor, "run.plan", room_id=room_id,
+                                        resource_type="question", resource_id=question_id))
         p = _prepare(cur, actor, access, question_id, body)
-        cost = Budget(epsilon=p.epsilon, delta=p.delta)
-        columns: list[w.ColumnPlan] = []
-        notes: list[str] = []
-        if p.dp is not None:
-            for agg in p.dp.plan.aggregates:
-                hidden = p.dp.crowd_hidden and agg.name == p.dp.crowd
-                columns.append(w.ColumnPlan(
-                    name=agg.name + (" (hidden, for k-min)" if hidden else ""), kind=agg.kind,
-                    noise_scale=agg.noise_scale, ci95=agg.ci_half_width,
-                    sensitivity=agg.sensitivity, epsilon=display(agg.epsilon, up=True)))
-            if p.dp.crowd_hidden:
-                notes.append("the crowd-size rule needs a noisy count of people per row; it "
-                             "takes a share of epsilon")
-            if p.compiled.key_values is None:
-                notes.append("group keys come from the data: released by a noisy threshold "
-                             "that spends delta")
-        else:
-            columns = [w.ColumnPlan(name=a.name, kind=a.kind, noise_scale=None, ci95=None,
-                                    sensitivity=None, epsilon=None)
-                       for a in p.compiled.aggregates]
-            notes.append("differential privacy is OFF in this room: exact aggregates, no budget "
-                         "spent, rows under k-min suppressed")
+        columns, notes = _columns(p)
+        charged = p.parties if p.dp is not None else []
         return w.Plan(
-            question_id=question_id, question_version=p.row[5], dp=p.dp is not None,
+            question_id=question_id, question_version=p.question_version, dp=p.dp is not None,
             epsilon=display(p.epsilon, up=True), delta=display(p.delta, up=True),
             keys_public=p.compiled.key_values is not None,
             n_groups=len(p.compiled.key_values) if p.compiled.key_values is not None else None,
             k_min=access.room.k_min, max_rows=p.compiled.max_rows,
             max_groups=p.compiled.max_groups, columns=columns,
-            budget_before=[_figures(cur, access, o) for o in p.receivers],
-            budget_after=[_figures(cur, access, o, cost) for o in p.receivers],
-            receivers=p.receivers, notes=notes,
+            budget_before=[_figures(cur, access, o) for o in charged],
+            budget_after=[_figures(cur, access, o, p.cost) for o in charged],
+            receivers=p.receivers, notes=notes, parties=p.parties, fingerprint=p.fingerprint,
         )
+
+
+def _access(access: RoomAccess | None) -> RoomAccess:
+    """Room actions always return the actor's access; a None here is a programming error."""
+    if access is None:
+        raise RuntimeError("a room action returned no access")
+    return access
 
 
 def _refused(store: Store, actor: Actor, room_id: str, question_id: str, err: Exception) -> None:
@@ -155,119 +203,189 @@ def _refused(store: Store, actor: Actor, room_id: str, question_id: str, err: Ex
                detail={"code": getattr(err, "code", "error")})
 
 
+def _request_digest(question_id: str, body: w.RunRequest) -> str:
+    return manifest.digest(manifest.canonical(
+        [question_id, body.parameters, str(body.epsilon), str(body.delta), body.plan]))
+
+
+def _manifest(p: Prepared, *, run_id: str, access: RoomAccess, parameters: dict[str, Any],
+              engine: str, digests: dict[str, str], ledger_hashes: dict[str, str]
+              ) -> dict[str, Any]:
+    return wr.Manifest(
+        run_id=run_id, room_id=access.room.id, question_id=p.question_id,
+        question_version=p.question_version, question_digest=manifest.digest(p.spec.sql),
+        parameters=parameters, epsilon=str(p.epsilon_requested), delta=str(p.delta_requested),
+        k_min=access.room.k_min, datasets=[{**d, "content_digest": digests.get(d["connection_id"])}
+                           for d in p.datasets],
+        noise=p.noise, parties=p.parties, engine=engine, versions=manifest.versions(),
+        fingerprint=p.fingerprint, ledger_hashes=ledger_hashes,
+    ).model_dump()
+
+
+def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.RunRequest,
+           run_id: str, engine: Engine) -> tuple[Prepared, RoomAccess] | w.Run:
+    """Step 1: everything before data is read, in one write transaction (or the earlier run of
+    a retried request)."""
+    with store.transaction() as cur:
+        access = _access(ensure_allowed(cur, actor, "run.create", room_id=room_id,
+                                        resource_type="question", resource_id=question_id,
+                                        detail={"run_id": run_id}))
+        key = body.idempotency_key
+        request_digest = _request_digest(question_id, body)
+        if key is not None:
+            seen = rec.run_request(cur, room_id, actor.user_id, key)
+            if seen is not None:
+                if seen.request_digest != request_digest:
+                    raise Conflict("this idempotency key was used for a different run request; "
+                                   "use a new key for a new request")
+                earlier = rec.run(cur, room_id, seen.run_id)
+                if earlier is None:
+                    raise Conflict("the run of this request no longer exists (deleted, or "
+                                   "dropped with an unlinked dataset); use a new key to run again")
+                return _run_out(earlier)
+        p = _prepare(cur, actor, access, question_id, body)
+        if body.plan is not None and body.plan != p.fingerprint:
+            raise Conflict("the question, its rules or the budget split changed since your "
+                           "preview; plan again and run with the new fingerprint",
+                           fingerprint=p.fingerprint)
+        room = access.room
+        hashes: dict[str, str] = {}
+        if p.dp is not None:
+            hashes = budgets.charge(
+                cur, room, p.parties, budgets.sources_of(cur, room_id, p.datasets_read),
+                run_id, p.cost, actor.user_id, org_names(cur, p.parties))
+        digests = manifest.content_digests(cur, p.sources)
+        rec.insert_run(
+            cur, run_id=run_id, room_id=room_id, question_id=question_id,
+            question_version=p.question_version, question_name=p.spec.name,
+            org_id=actor.org_id, user_id=actor.user_id, receivers=p.receivers,
+            parties=p.parties, parameters=json.dumps(body.parameters, default=str),
+            mode="dp" if p.dp else "exact", epsilon=p.epsilon, delta=p.delta, k_min=room.k_min,
+            fingerprint=p.fingerprint,
+            manifest=_manifest(p, run_id=run_id, access=access, parameters=body.parameters,
+                               engine=engine.name, digests=digests, ledger_hashes=hashes))
+        if key is not None:
+            rec.insert_run_request(cur, room_id, actor.user_id, key, request_digest, run_id)
+        for party in p.parties:
+            record(cur, actor, "run.charged", room_id=room_id, resource_type="run",
+                   resource_id=run_id, resource_org_id=party,
+                   reason="a run reads this party's data",
+                   detail={"question_id": question_id, "question_version": p.question_version,
+                           "parameters": body.parameters, "epsilon": str(p.epsilon),
+                           "delta": str(p.delta), "org_id": actor.org_id})
+        return p, access
+
+
 def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
                  body: w.RunRequest, *, engine: Engine | None = None) -> w.Run:
-    """Run a question: reserve, execute, release, commit. Returns the finished run.
+    """Run a question: charge, execute, release. Returns the finished (or retried) run.
 
     ``engine`` is the application's (DuckDB over the store unless the service runs Spark).
     """
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
-    run_id = str(uuid.uuid4())
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
+    engine = engine if engine is not None else DuckDBEngine(store)
+    run_id = new_id()
     try:
-        with store.transaction() as cur:
-            access = ensure_allowed(cur, actor, "run.create", room_id=room_id,
-                                    resource_type="question", resource_id=question_id,
-                                    detail={"run_id": run_id})
-            assert access is not None
-            p = _prepare(cur, actor, access, question_id, body)
-            room = access.room
-            if p.dp is not None:
-                ledger.reserve(cur, room, p.receivers, run_id,
-                               Budget(epsilon=p.epsilon, delta=p.delta), actor.user_id)
-            cur.execute(
-                f"INSERT INTO runs ({RUN_COLUMNS.replace(', metadata', ', result, metadata')})"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, now(), NULL)",
-                [run_id, room_id, question_id, p.row[5], p.spec.name, actor.org_id,
-                 actor.user_id, p.receivers, json.dumps(body.parameters, default=str),
-                 "dp" if p.dp else "exact", str(p.epsilon), str(p.delta), room.k_min,
-                 "running", None])
+        started = _start(store, actor, room_id, question_id, body, run_id, engine)
     except WorkbenchError as err:
         if not isinstance(err, (NotFound, PermissionDenied)) or err.details.get("action") is None:
             _refused(store, actor, room_id, question_id, err)
         raise
+    if isinstance(started, w.Run):
+        return started
+    p, access = started
     try:
-        exact = (engine if engine is not None else DuckDBEngine(store)).execute(p.compiled)
-        table = release_table(p.compiled, exact, p.dp, room.k_min)
-    except Exception as err:
-        message = err.message if isinstance(err, WorkbenchError) else "internal error"
-        if not isinstance(err, WorkbenchError):
-            log.exception("run %s failed", run_id)
+        exact = engine.execute(p.compiled)
+        table = release_table(p.compiled, exact, p.dp, access.room.k_min)
+    except Exception:
+        log.exception("run %s failed after execution started", run_id)
         with store.transaction() as cur:
-            if p.dp is not None:
-                ledger.settle(cur, room_id, run_id, "released", actor.user_id)
-            cur.execute("UPDATE runs SET status = 'failed', error = ?, finished_at = now()"
-                        " WHERE id = ?", [message, run_id])
+            if rec.run_status(cur, run_id) is not None:
+                rec.fail_run(cur, run_id, FAILED)
             record(cur, actor, "run.failed", room_id=room_id, resource_type="run",
-                   resource_id=run_id, outcome="error", reason=message)
-        raise
+                   resource_id=run_id, outcome="error", reason=FAILED)
+        raise InvalidInput(FAILED, run_id=run_id) from None
+    return _finish(store, actor, room_id, run_id, p, access, table)
+
+
+def _finish(store: Store, actor: Actor, room_id: str, run_id: str, p: Prepared,
+            access: RoomAccess, table: Any) -> w.Run:
+    """Step 3: keep the released table, unless an unlink dropped the run meanwhile."""
     metadata = {
-        "question_version": p.row[5],
+        "question_version": p.question_version,
         "dp": p.dp is not None,
         "epsilon_spent": display(p.epsilon, up=True),
         "delta_spent": display(p.delta, up=True),
-        "k_min": room.k_min,
+        "k_min": access.room.k_min,
         "suppressed_rows": table.suppressed,
         "max_rows": p.compiled.max_rows,
         "max_groups": p.compiled.max_groups,
         "keys_public": p.compiled.key_values is not None,
         "notes": table.notes,
-        "datasets": p.datasets,
+        "datasets": p.datasets_read,
+        "parties": p.parties,
     }
     if p.dp is not None:
         metadata["noise"] = {a.name: {"scale": a.noise_scale, "ci95": a.ci_half_width}
                              for a in p.dp.plan.aggregates}
-    result = {"columns": table.columns, "rows": table.rows}
     with store.transaction() as cur:
-        if p.dp is not None:
-            ledger.settle(cur, room_id, run_id, "committed", actor.user_id)
-        cur.execute("UPDATE runs SET status = 'succeeded', result = ?, metadata = ?,"
-                    " finished_at = now() WHERE id = ?",
-                    [json.dumps(result, default=str), json.dumps(metadata), run_id])
-        record(cur, actor, "run.completed", room_id=room_id, resource_type="run",
-               resource_id=run_id, reason="differential privacy" if p.dp else
-               "EXACT aggregates: differential privacy is off in this room",
-               detail={"question_id": question_id, "epsilon": str(p.epsilon),
-                       "delta": str(p.delta), "receivers": p.receivers,
-                       "suppressed_rows": table.suppressed, "dp": p.dp is not None})
-        return _run_out(_load_run(cur, room_id, run_id))
+        still = rec.dataset_sources(cur, room_id, p.datasets_read)
+        if rec.run_status(cur, run_id) is None or len(still) != len(p.sources):
+            if rec.run_status(cur, run_id) is not None:
+                rec.delete_run(cur, run_id)
+            record(cur, actor, "run.dropped", room_id=room_id, resource_type="run",
+                   resource_id=run_id, outcome="error", reason=DROPPED)
+            dropped = True
+        else:
+            stored = json.loads(rec.manifest_json(cur, run_id) or "{}")
+            rec.finish_run(cur, run_id, result={"columns": table.columns, "rows": table.rows},
+                           metadata=metadata, manifest=stored)
+            record(cur, actor, "run.completed", room_id=room_id, resource_type="run",
+                   resource_id=run_id, reason="differential privacy" if p.dp else
+                   "EXACT aggregates: differential privacy is off in this room",
+                   detail={"question_id": p.question_id, "epsilon": str(p.epsilon),
+                           "delta": str(p.delta), "receivers": p.receivers, "parties": p.parties,
+                           "suppressed_rows": table.suppressed, "dp": p.dp is not None})
+            dropped = False
+            out = _load_run(cur, room_id, run_id)
+    if dropped:
+        raise Conflict(DROPPED, run_id=run_id)
+    return _run_out(out)
 
 
 def drop_derived_runs(cur: Any, room_id: str, dataset_id: str) -> int:
-    """Runs whose results were computed from an unlinked dataset go with it."""
-    rows = cur.execute(
-        "SELECT id FROM runs WHERE room_id = ? AND metadata IS NOT NULL AND list_contains("
-        "CAST(json_extract(metadata, '$.datasets') AS VARCHAR[]), ?)",
-        [room_id, dataset_id]).fetchall()
-    for (run_id,) in rows:
-        cur.execute("DELETE FROM runs WHERE id = ?", [run_id])
-    return len(rows)
+    """Runs that read an unlinked dataset go with it, running ones included (their charges stay)."""
+    found = rec.runs_reading(cur, room_id, dataset_id)
+    for run_id in found:
+        rec.delete_run(cur, run_id)
+    return len(found)
 
 
-def _load_run(cur: Any, room_id: str, run_id: str) -> tuple:
-    row = cur.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ? AND room_id = ?",
-                      [run_id, room_id]).fetchone()
-    if row is None:
+def _load_run(cur: Any, room_id: str, run_id: str) -> rec.RunRecord:
+    run = rec.run(cur, room_id, run_id)
+    if run is None:
         raise NotFound(f"no run {run_id} in this room")
-    return row
+    return run
 
 
-def _run_out(row: tuple) -> w.Run:
-    (rid, room_id, qid, version, qname, org_id, user_id, receivers, params, mode, eps, delta,
-     k_min, status, error, metadata, created, finished) = row
+def _run_out(run: rec.RunRecord) -> w.Run:
     return w.Run(
-        id=rid, room_id=room_id, question_id=qid, question_version=version,
-        question_name=qname, org_id=org_id, user_id=user_id, receivers=list(receivers),
-        parameters=json.loads(params), dp=mode == "dp",
-        epsilon=display(Fraction(eps), up=True), delta=display(Fraction(delta), up=True),
-        k_min=k_min, status=status, error=error,
-        metadata=json.loads(metadata) if metadata else {}, created_at=str(created),
-        finished_at=str(finished) if finished else None,
+        id=run.id, room_id=run.room_id, question_id=run.question_id,
+        question_version=run.question_version, question_name=run.question_name,
+        org_id=run.org_id, user_id=run.user_id, receivers=list(run.receivers),
+        parameters=json.loads(run.parameters), dp=run.mode == "dp",
+        epsilon=display(Fraction(run.epsilon), up=True),
+        delta=display(Fraction(run.delta), up=True), k_min=run.k_min, status=run.status,
+        error=run.error, metadata=json.loads(run.metadata) if run.metadata else {},
+        created_at=str(run.created_at),
+        finished_at=str(run.finished_at) if run.finished_at else None,
+        parties=list(run.parties or []), fingerprint=run.fingerprint,
     )
 
 
 def get_run(store: Store, actor: Actor, room_id: str, run_id: str) -> w.Run:
-    """A run's status and metadata (its org and its receivers)."""
-    room_id, run_id = _uuid(room_id, "room"), _uuid(run_id, "run")
+    """A run's status and metadata (its org, its receivers and the parties whose data it read)."""
+    room_id, run_id = parse_uuid(room_id, "room"), parse_uuid(run_id, "run")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "run.read", room_id=room_id, resource_type="run",
                        resource_id=run_id)
@@ -276,90 +394,47 @@ def get_run(store: Store, actor: Actor, room_id: str, run_id: str) -> w.Run:
 
 def list_runs(store: Store, actor: Actor, room_id: str, question_id: str | None = None
               ) -> list[w.Run]:
-    """Runs the caller's org started or receives, newest first."""
-    room_id = _uuid(room_id, "room")
+    """Runs the caller's org started or receives, and every run over its data; newest first."""
+    room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "run.list", room_id=room_id, resource_type="run")
-        rows = cur.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs WHERE room_id = ? AND (org_id = ?"
-            " OR list_contains(receivers, ?)) AND (? IS NULL OR question_id = ?)"
-            " ORDER BY created_at DESC, id",
-            [room_id, actor.org_id, actor.org_id, question_id, question_id]).fetchall()
-        return [_run_out(r) for r in rows]
+        return [_run_out(r) for r in rec.runs_seen_by(cur, room_id, actor.org_id, question_id)]
 
 
 def get_result(store: Store, actor: Actor, room_id: str, run_id: str) -> w.RunResult:
     """The released table: receivers with View Reports only; every read is audited."""
-    room_id, run_id = _uuid(room_id, "room"), _uuid(run_id, "run")
+    room_id, run_id = parse_uuid(room_id, "room"), parse_uuid(run_id, "run")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "run.result", room_id=room_id, resource_type="run",
                        resource_id=run_id)
-        row = _load_run(cur, room_id, run_id)
-        status = row[13]
-        if status != "succeeded":
-            raise Conflict(f"the run has no result: it is {status}"
-                           + (f" ({row[14]})" if row[14] else ""))
-        (result,) = cur.execute("SELECT result FROM runs WHERE id = ?", [run_id]).fetchone()
-    data = json.loads(result)
-    metadata = json.loads(row[15]) if row[15] else {}
+        run = _load_run(cur, room_id, run_id)
+        if run.status != "succeeded":
+            raise Conflict(f"the run has no result: it is {run.status}"
+                           + (f" ({run.error})" if run.error else ""))
+        data = json.loads(rec.result_json(cur, run_id) or "{}")
     return w.RunResult(run_id=run_id, columns=data["columns"], rows=data["rows"],
-                       dp=row[9] == "dp", metadata=metadata)
+                       dp=run.mode == "dp",
+                       metadata=json.loads(run.metadata) if run.metadata else {})
+
+
+def get_manifest(store: Store, actor: Actor, room_id: str, run_id: str) -> wr.Manifest:
+    """A run's manifest: enough to re-plan it and to check what it read."""
+    room_id, run_id = parse_uuid(room_id, "room"), parse_uuid(run_id, "run")
+    with store.reader() as cur:
+        ensure_allowed(cur, actor, "run.manifest", room_id=room_id, resource_type="run",
+                       resource_id=run_id)
+        _load_run(cur, room_id, run_id)
+        stored = rec.manifest_json(cur, run_id)
+    if stored is None:
+        raise NotFound(f"run {run_id} predates manifests; runs made since have one")
+    return wr.Manifest(**json.loads(stored))
 
 
 def delete_run(store: Store, actor: Actor, room_id: str, run_id: str) -> None:
     """Delete a run and its stored result; the budget it spent stays spent."""
-    room_id, run_id = _uuid(room_id, "room"), _uuid(run_id, "run")
+    room_id, run_id = parse_uuid(room_id, "room"), parse_uuid(run_id, "run")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "run.delete", room_id=room_id, resource_type="run",
                        resource_id=run_id)
         _load_run(cur, room_id, run_id)
-        cur.execute("DELETE FROM runs WHERE id = ?", [run_id])
-
-
-def _budget_out(cur: Any, access: RoomAccess, org_id: str) -> w.Budget:
-    total, used, left = ledger.figures(cur, access.room, org_id)
-    return w.Budget(
-        room_id=access.room.id, org_id=org_id,
-        epsilon_total=display(total.epsilon, up=False), delta_total=display(total.delta, up=False),
-        epsilon_spent=display(used.epsilon, up=True), delta_spent=display(used.delta, up=True),
-        epsilon_left=display(left.epsilon, up=False), delta_left=display(left.delta, up=False),
-    )
-
-
-def get_budget(store: Store, actor: Actor, room_id: str, org_id: str | None = None) -> w.Budget:
-    """An org's budget in the room: one's own, or any org's for the owner."""
-    room_id = _uuid(room_id, "room")
-    with store.reader() as cur:
-        access = ensure_allowed(cur, actor, "budget.read", room_id=room_id,
-                                resource_type="budget", resource_id=org_id or actor.org_id)
-        assert access is not None
-        target = org_id or actor.org_id
-        if target != actor.org_id and not access.is_owner:
-            raise PermissionDenied("only the room owner may read another organisation's budget")
-        return _budget_out(cur, access, target)
-
-
-def raise_budget(store: Store, actor: Actor, room_id: str, body: w.BudgetRaise) -> w.Budget:
-    """Owner only: add to one org's budget in the room (audited)."""
-    room_id = _uuid(room_id, "room")
-    eps = _amount(body.epsilon, "epsilon")
-    delta = _amount(body.delta, "delta")
-    if eps == 0 and delta == 0:
-        raise InvalidInput("raise epsilon, delta or both by more than 0")
-    with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "budget.raise", room_id=room_id,
-                                resource_type="budget", resource_id=body.org_id,
-                                resource_org_id=body.org_id,
-                                detail={"epsilon": str(eps), "delta": str(delta)})
-        assert access is not None
-        orgs = {access.room.owner_org_id} | {o for (o,) in cur.execute(
-            "SELECT org_id FROM room_partners WHERE room_id = ? AND status = 'accepted'",
-            [room_id]).fetchall()}
-        if body.org_id not in orgs:
-            raise InvalidInput(f"{body.org_id} is not an organisation of this room")
-        if ledger.total(cur, access.room, body.org_id).delta + delta >= 1:
-            raise InvalidInput("delta is a probability; the total must stay below 1")
-        cur.execute("INSERT INTO budget_raises (room_id, org_id, epsilon, delta, raised_by)"
-                    " VALUES (?, ?, ?, ?, ?)", [room_id, body.org_id, str(eps), str(delta),
-                                                actor.user_id])
-        return _budget_out(cur, access, body.org_id)
+        rec.delete_run(cur, run_id)

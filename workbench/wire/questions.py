@@ -165,15 +165,22 @@ class Plan(BaseModel):
     max_rows: int
     max_groups: int
     columns: list[ColumnPlan]
-    #: per receiving org: budget now and after this run
+    #: per data party charged (every party whose data the run reads): budget now and after
     budget_before: list[BudgetFigures]
     budget_after: list[BudgetFigures]
     receivers: list[str]
     notes: list[str] = []
+    #: the parties whose ledgers this run would charge
+    parties: list[str] = []
+    #: binds a run to this preview: run(..., plan=fingerprint) is refused if cost or noise changed
+    fingerprint: str = ""
 
 
 class RunRequest(PlanRequest):
-    pass
+    #: the fingerprint of the plan the caller saw; the run is refused (Conflict) if it changed
+    plan: StrictStr | None = Field(default=None, max_length=128)
+    #: a retry with the same key returns the same run: no second charge, no fresh noise
+    idempotency_key: StrictStr | None = Field(default=None, min_length=1, max_length=200)
 
 
 class Run(BaseModel):
@@ -195,6 +202,10 @@ class Run(BaseModel):
     metadata: dict[str, Any] = {}
     created_at: str
     finished_at: str | None = None
+    #: the data parties charged (epsilon and delta each)
+    parties: list[str] = []
+    #: the fingerprint of the plan the run was made from
+    fingerprint: str | None = None
 
 
 class RunResult(BaseModel):
