@@ -29,6 +29,8 @@ class ExactResult:
     vectors: dict[str, list[Any]]
     #: distinct privacy units behind each group (after bounding in DP mode)
     units: list[int]
+    #: which engine ran it (recorded with the run: where the data was read)
+    engine: str = "duckdb"
 
 
 @runtime_checkable
@@ -47,7 +49,8 @@ class Engine(Protocol):
         ...
 
 
-def split_rows(compiled: Compiled, rows: Sequence[Sequence[Any]]) -> ExactResult:
+def split_rows(compiled: Compiled, rows: Sequence[Sequence[Any]], engine: str = "duckdb"
+               ) -> ExactResult:
     """Rows of the compiled SELECT (keys, vectors, units) as an ExactResult in a fixed order."""
     n_keys = len(compiled.keys)
     names = [v for a in compiled.aggregates for v in a.vectors]
@@ -65,7 +68,7 @@ def split_rows(compiled: Compiled, rows: Sequence[Sequence[Any]]) -> ExactResult
         vectors = {n: [v[i] for i in index] for n, v in vectors.items()}
         units = [units[i] for i in index]
     assert IDS not in vectors
-    return ExactResult(keys=keys, vectors=vectors, units=units)
+    return ExactResult(keys=keys, vectors=vectors, units=units, engine=engine)
 
 
 def _plain(value: Any) -> Any:

@@ -10,6 +10,9 @@ these rewrites, all on the tree:
 - DuckDB's ``UNNEST(ARG_MIN(STRUCT, h))`` (one row per person) becomes ``MIN_BY`` in a derived
   table whose struct fields are selected by name;
 - ``regexp_full_match`` becomes an anchored ``RLIKE`` (Spark has no full-match function);
+- ``UNNEST(list) AS k`` in a select list becomes ``EXPLODE(list) AS k``;
+- exact-mode ``AVG`` reads DOUBLE, as DuckDB's does (Spark keeps DECIMAL at 6 places);
+- division and remainder by zero answer as in DuckDB instead of failing (Spark's ANSI mode);
 - provisioned views (``prov.v_*``) may be replaced by engine-specific sources (``tables``).
 """
 
@@ -37,7 +40,9 @@ def render(compiled: Compiled, dialect: str, *,
         replace_tables(tree, tables)
     tree = tree.transform(_portable_hash)
     if dialect != "duckdb":
-        tree = tree.transform(_min_by_pick).transform(_full_match)
+        tree = (tree.transform(_min_by_pick).transform(_full_match).transform(_explode)
+                .transform(_double_avg))
+        _total_division(tree)
     return tree.sql(dialect=dialect)
 
 
@@ -89,6 +94,47 @@ def _min_by_pick(node: exp.Expression) -> exp.Expression:
             outer_cols.append(exp.column(e.alias_or_name, table="__m"))
     return exp.Select(expressions=outer_cols).from_(
         exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("__m"))))
+
+
+def _explode(node: exp.Expression) -> exp.Expression:
+    """``UNNEST(list) AS k`` in a select list (the public key lists) -> ``EXPLODE(list) AS k``."""
+    if isinstance(node, exp.Unnest) and isinstance(node.parent, exp.Select) \
+            and len(node.expressions) == 1 and node.args.get("alias") is not None:
+        alias = node.args["alias"]
+        name = alias.name if isinstance(alias, exp.Identifier) else \
+            (alias.columns[0].name if alias.columns else alias.name)
+        return exp.alias_(exp.Explode(this=node.expressions[0].copy()), name)
+    return node
+
+
+def _double_avg(node: exp.Expression) -> exp.Expression:
+    """AVG over DOUBLE, as DuckDB computes it (Spark averages DECIMAL in DECIMAL, 6 places)."""
+    if isinstance(node, exp.Avg):
+        return exp.Avg(this=exp.cast(node.this.copy(), "DOUBLE"))
+    return node
+
+
+def _total_division(tree: exp.Expression) -> None:
+    """Division by zero as DuckDB answers it, where Spark (ANSI mode) would fail the query.
+
+    DuckDB: ``x / 0`` is +-inf (NaN for 0 / 0), ``x % 0`` NaN, ``x // 0`` NULL. A query must not
+    fail on a data value (whether a run succeeds may not depend on the private data), so the
+    compiler makes arithmetic total in DuckDB's terms and Spark gets the same answers here.
+    Innermost first, so nested divisions are all guarded. (A divisor of -0.0 gives +inf here,
+    -inf in DuckDB.)
+    """
+    nodes = list(tree.find_all(exp.Div, exp.Mod, exp.IntDiv, bfs=False))
+    for node in reversed(nodes):
+        left, right = node.this, node.expression
+        zero = exp.EQ(this=right.copy(), expression=exp.Literal.number(0))
+        if isinstance(node, exp.IntDiv):
+            at_zero: exp.Expression = exp.null()
+        else:
+            special = "Infinity" if isinstance(node, exp.Div) else "NaN"
+            at_zero = exp.Mul(this=exp.Paren(this=left.copy()),
+                              expression=exp.cast(exp.Literal.string(special), "DOUBLE"))
+        kept = node.__class__(this=left.copy(), expression=right.copy())
+        node.replace(exp.Case(ifs=[exp.If(this=zero, true=at_zero)], default=kept))
 
 
 def _is_constant(e: exp.Expression) -> bool:

@@ -108,7 +108,7 @@ def run_sql(session: Any, compiled: Compiled, sql: str) -> ExactResult:
         raise InvalidInput(RUN_FAILED) from None
     log.info("spark ran a compiled question in %.3f s (%d groups)",
              time.perf_counter() - started, len(rows))
-    return split_rows(compiled, rows)
+    return split_rows(compiled, rows, engine="spark")
 
 
 class SparkEngine:
