@@ -17,6 +17,7 @@ PUBLISHER = AnalysisRules(
         "age": ColumnRule(name="age", group_by=True, public_values=("18-34", "35+")),
         "city": ColumnRule(name="city", group_by=True),
         "income": ColumnRule(name="income"),
+        "zip": ColumnRule(name="zip", group_by=True, input_k_min=5),
     })
 ADVERTISER = AnalysisRules(
     dataset_id="adv", identity="em", pii=frozenset({"em"}),
@@ -26,7 +27,11 @@ ADVERTISER = AnalysisRules(
         "sku": ColumnRule(name="sku", join=False, group_by=False,
                           aggregations=frozenset({"COUNT"})),
         "day": ColumnRule(name="day"),
+        "big": ColumnRule(name="big", aggregations=frozenset({"SUM"}), lower=0, upper=1e9),
     })
+SURVEY = AnalysisRules(
+    dataset_id="srv", identity=None,
+    columns={"answer": ColumnRule(name="answer", group_by=True, public_values=("yes", "no"))})
 
 
 def bindings() -> dict[str, DatasetBinding]:
@@ -34,10 +39,12 @@ def bindings() -> dict[str, DatasetBinding]:
         "publisher": DatasetBinding(
             macro="publisher", view="pub", rules=PUBLISHER,
             fields={"email": "email_sha", "phone": "phone", "region": "region", "age_band": "age",
-                    "city": "city", "income": "income"}),
+                    "city": "city", "income": "income", "zip": "zip"}),
         "advertiser": DatasetBinding(
             macro="advertiser", view="adv", rules=ADVERTISER,
-            fields={"email": "em", "amount": "amt", "sku": "sku", "day": "day"}),
+            fields={"email": "em", "amount": "amt", "sku": "sku", "day": "day", "big": "big"}),
+        "survey": DatasetBinding(macro="survey", view="srv", rules=SURVEY,
+                                 fields={"answer": "answer"}),
     }
 
 

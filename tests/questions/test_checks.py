@@ -9,7 +9,7 @@ import yaml
 
 from tests.questions.conftest import bindings
 from workbench.errors import RuleViolation
-from workbench.questions import Question
+from workbench.questions import Parameter, Question
 from workbench.questions.checks import CHECKS, check, violations
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,14 +20,21 @@ CASES = [
 ]
 
 
+def fixture_question(case: dict) -> Question:
+    """The question a fixture case describes (parameters and bounds optional)."""
+    return Question(name=case["id"], sql=case["sql"], kind=case.get("kind", "analytical"),
+                    parameters=tuple(Parameter(**p) for p in case.get("parameters", [])),
+                    max_rows=case.get("max_rows", 1), max_groups=case.get("max_groups", 1))
+
+
 def _key(v: dict) -> tuple:
     return (v["rule"], v.get("dataset") or "", v.get("column") or "")
 
 
 @pytest.mark.parametrize(("rule", "case"), CASES, ids=[f"{r}:{c['id']}" for r, c in CASES])
 def test_fixture(rule: str, case: dict) -> None:
-    q = Question(name=case["id"], sql=case["sql"], kind=case.get("kind", "analytical"))
-    found = violations(q, bindings(), strict=True)
+    q = fixture_question(case)
+    found = violations(q, bindings(), strict=True, mode=case.get("mode"))
     got = sorted(_key(v.to_dict()) for v in found)
     want = sorted(_key({"dataset": None, "column": None, **e}) for e in case["expect"])
     assert got == want, [v.message for v in found]
@@ -46,7 +53,8 @@ def test_all_violations_reported_at_once_with_rule_dataset_and_column() -> None:
     with pytest.raises(RuleViolation, match=r"breaks \d+ analysis rule") as info:
         check(q, bindings(), strict=True)
     rules = {v["rule"] for v in info.value.violations}
-    assert rules == {"join_columns", "allowed_outputs", "no_pii", "no_exact_ordering"}
+    assert rules == {"join_columns", "identity_joins", "allowed_outputs", "no_pii",
+                     "no_exact_ordering"}
     pii = next(v for v in info.value.violations if v["rule"] == "no_pii")
     assert (pii["dataset"], pii["column"]) == ("publisher", "phone")
     assert "never output" in pii["message"]

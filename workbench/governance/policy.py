@@ -1,8 +1,9 @@
 """The one place that decides who may do what.
 
 Every operation calls :func:`ensure_allowed` exactly once. The decision and its reason go to the
-audit log, denials included (written in a transaction of their own, so the caller's rollback
-does not erase them). A room the actor's org cannot see answers NotFound, never Forbidden.
+audit log, denials included (durable before the refusal is sent, and kept when the caller's
+transaction rolls back; see :mod:`workbench.governance.audit`). A room the actor's org cannot
+see answers NotFound, never Forbidden.
 """
 
 from __future__ import annotations
@@ -182,11 +183,7 @@ def ensure_allowed(
     if decision.allowed:
         record(cur, actor, action_name, outcome="allowed", **event)
         return decision.access
-    with cur.cursor() as own:
-        own.execute("USE store")
-        own.execute("BEGIN")
-        record(own, actor, action_name, outcome="denied", **event)
-        own.execute("COMMIT")
+    record(cur, actor, action_name, outcome="denied", **event)
     if decision.error is NotFound:
         raise NotFound(f"no room {room_id} (or it is not shared with your organisation)")
     if decision.error is RoomExpired:

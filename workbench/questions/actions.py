@@ -10,27 +10,26 @@ from typing import Any
 
 from workbench.governance.actions import Action
 from workbench.governance.permissions import Permission
+from workbench.questions import _records as records
+from workbench.questions._records import QuestionRecord
 from workbench.questions.permissions import QuestionPermission, allowed
 
 P = Permission
 QP = QuestionPermission
 
 
-def _question(cur: Any, access: Any, question_id: str | None) -> tuple | None:
+def _question(cur: Any, access: Any, question_id: str | None) -> QuestionRecord | None:
     if question_id is None:
         return None
-    return cur.execute(
-        "SELECT id, author_org_id, in_room FROM questions WHERE id = ? AND room_id = ?",
-        [question_id, access.room.id],
-    ).fetchone()
+    return records.question(cur, access.room.id, question_id)
 
 
 def _needs(permission: QuestionPermission, what: str) -> Any:
     def check(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
-        row = _question(cur, access, question_id)
-        if row is None:
+        question = _question(cur, access, question_id)
+        if question is None:
             return None  # the operation answers NotFound
-        if not allowed(cur, row[0], actor.org_id, permission):
+        if not allowed(cur, question.id, actor.org_id, permission):
             return (f"the question's author organisation does not let your organisation {what} "
                     f"(question permission {permission.value})")
         return None
@@ -38,49 +37,11 @@ def _needs(permission: QuestionPermission, what: str) -> Any:
     return check
 
 
-def runners(cur: Any, question_id: str) -> list[str]:
-    """Orgs the terms let run the question (empty: any participating org)."""
-    return [r for (r,) in cur.execute(
-        "SELECT org_id FROM question_terms WHERE question_id = ? AND role = 'runner'"
-        " ORDER BY org_id", [question_id]).fetchall()]
-
-
-def receivers(cur: Any, question_id: str) -> list[str]:
-    """Orgs the terms name as receivers (empty: the org that runs it)."""
-    return [r for (r,) in cur.execute(
-        "SELECT org_id FROM question_terms WHERE question_id = ? AND role = 'receiver'"
-        " ORDER BY org_id", [question_id]).fetchall()]
-
-
-def _room_terms(cur: Any, room: Any, which: str) -> list[str] | None:
-    """The room template's terms (owner | partners | all) as org ids; None when not set."""
-    row = cur.execute(f"SELECT {which} FROM template_terms WHERE room_id = ?",
-                      [room.id]).fetchone()
-    if row is None:
-        return None
-    partners = [o for (o,) in cur.execute(
-        "SELECT org_id FROM room_partners WHERE room_id = ? AND status = 'accepted'"
-        " ORDER BY org_id", [room.id]).fetchall()]
-    return {"owner": [room.owner_org_id], "partners": partners,
-            "all": [room.owner_org_id] + partners}.get(row[0])
-
-
-def effective_runners(cur: Any, room: Any, question_id: str) -> list[str] | None:
-    """Who may run: the question's terms, else the room template's, else anyone (None)."""
-    return runners(cur, question_id) or _room_terms(cur, room, "runs")
-
-
-def effective_receivers(cur: Any, room: Any, question_id: str, runner_org_id: str) -> list[str]:
-    """Who receives: the question's terms, else the room template's, else the runner."""
-    return (receivers(cur, question_id) or _room_terms(cur, room, "receives")
-            or [runner_org_id])
-
-
 def _author_only(cur: Any, actor: Any, access: Any, question_id: str | None) -> str | None:
-    row = _question(cur, access, question_id)
-    if row is None:
+    question = _question(cur, access, question_id)
+    if question is None:
         return None
-    if row[1] != actor.org_id:
+    if question.author_org_id != actor.org_id:
         return "only the question's author organisation sets its permission overrides"
     return None
 

@@ -26,6 +26,8 @@ class DatasetBinding:
     rules: AnalysisRules
     #: the provisioned dataset's id, when bound from a room (results derive from it)
     dataset_id: str | None = None
+    #: physical column -> engine type (the compiler casts compared values to it)
+    types: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for part in self.view.split("."):
@@ -37,11 +39,20 @@ class DatasetBinding:
     def from_resolved(cls, macro: str, resolved: Any) -> DatasetBinding:
         """From the data package's ResolvedDataset(view, rules, fields)."""
         return cls(macro=macro, view=resolved.view, fields=dict(resolved.fields),
-                   rules=resolved.rules, dataset_id=getattr(resolved, "dataset_id", None))
+                   rules=resolved.rules, dataset_id=getattr(resolved, "dataset_id", None),
+                   types=dict(getattr(resolved, "types", None) or {}))
 
     def column(self, field_macro: str) -> str | None:
         """The physical column a field macro maps to, or None when it is not mapped."""
         return self.fields.get(field_macro.lower())
+
+    def type_of(self, field_macro: str) -> str | None:
+        """The engine type of the column a field macro maps to, when known."""
+        col = self.column(field_macro)
+        if col is None:
+            return None
+        return self.types.get(col) or {k.lower(): v for k, v in self.types.items()}.get(
+            col.lower())
 
     def rule(self, field_macro: str) -> ColumnRule | None:
         """The analysis rule of the column a field macro maps to."""

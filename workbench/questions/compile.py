@@ -12,6 +12,11 @@ The rewrite happens on the sqlglot tree, never on text:
    groups are released too) or, without one, with a per-key unit count for a threshold release;
 4. exact mode (DP off): plain aggregates plus the per-group unit count for k-min suppression.
 
+Nothing in the compiled query can fail on a data value (issue 10.1): the checks refuse functions
+with restricted domains, and here casts become TRY_CAST, arithmetic is done in DOUBLE, values
+compared with a column are cast (TRY_CAST) to the column's type, and summed values are read with
+TRY_CAST before clamping; the clamping_bounds check refuses bounds whose sums could overflow.
+
 Values (parameters, bounds, keys, salts) travel as bound query parameters named ``__*``.
 """
 
@@ -28,15 +33,15 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from workbench.errors import InvalidInput, RuleViolation
 from workbench.questions.binding import DatasetBinding
 from workbench.questions.checks import check
-from workbench.questions.checks._base import group_keys
+from workbench.questions.checks._base import CheckInput, group_keys
 from workbench.questions.checks.allowed_outputs import aggregate_form
+from workbench.questions.checks.clamping_bounds import fixed_point_scale
+from workbench.questions.checks.identity_joins import identity_joins
 from workbench.questions.params import bind
 from workbench.questions.spec import Question
 from workbench.questions.template import DIALECT, Parsed
 
 Mode = Literal["dp", "exact"]
-#: fixed-point factor for sums and averages (cents), unless that could overflow 64 bits
-FIXED_POINT = 100
 PU = "__pu"
 IDS = "__ids"
 
@@ -98,18 +103,17 @@ def compile_question(
     mode: Mode = "dp",
 ) -> Compiled:
     """Check (strictly) and compile; raises RuleViolation or InvalidInput with the fix."""
-    check(question, bindings, strict=True)
+    check(question, bindings, strict=True, mode=mode)
     if question.kind != "analytical":
         raise InvalidInput("user-list questions are not compiled to aggregates; run them as "
                            "audiences")
     params = {_user_param(k): v for k, v in bind(question.parameters, dict(values or {})).items()}
     parsed = question.parsed
-    if mode == "dp":
-        _require_identity_joins(parsed, bindings)
     tree = parsed.tree.copy()  # type: ignore[union-attr]
     scopes = list(traverse_scope(tree))
     root = scopes[-1]
     _rename_placeholders(tree)
+    _make_total(tree, scopes, bindings)
     _rewrite_tables(scopes, bindings)
     pu = _pu_expression(root, bindings, set())
 
@@ -275,6 +279,96 @@ def _input_k_min_source(binding: DatasetBinding, alias: str, used: set[str]) -> 
     return exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
+_COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeEQ,
+                exp.NullSafeNEQ, exp.Between, exp.In)
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv)
+
+
+def _try_cast(node: exp.Expression, to: str | exp.DataType) -> exp.TryCast:
+    """``TRY_CAST(node AS to)``, keeping ``node`` itself (scopes hold its columns)."""
+    target = to if isinstance(to, exp.DataType) else exp.DataType.build(to, dialect=DIALECT)
+    wrapper = exp.TryCast(this=exp.null(), to=target)
+    node.replace(wrapper)
+    wrapper.set("this", node)
+    return wrapper
+
+
+def _family(dtype: exp.DataType) -> str:
+    if dtype.this in exp.DataType.TEXT_TYPES:
+        return "text"
+    if dtype.this in exp.DataType.NUMERIC_TYPES:
+        return "number"
+    return str(dtype.this)
+
+
+def _column_type(scope: Scope, col: exp.Column, bindings: Mapping[str, DatasetBinding],
+                 depth: int = 0) -> exp.DataType | None:
+    """The engine type a column reads, traced through pass-through CTE columns; None if unknown."""
+    source = scope.sources.get(col.table)
+    if isinstance(source, exp.Table):
+        binding = bindings.get(source.name)
+        name = binding.type_of(col.name) if binding is not None else None
+        if name is None:
+            return None
+        try:
+            return exp.DataType.build(name, dialect=DIALECT)
+        except Exception:  # an engine type sqlglot cannot spell: treat as unknown
+            return None
+    if isinstance(source, Scope) and depth < 32 and isinstance(source.expression, exp.Select):
+        for projection in source.expression.expressions:
+            inner = projection.unalias()
+            if projection.alias_or_name == col.name and isinstance(inner, exp.Column):
+                return _column_type(source, inner, bindings, depth + 1)
+    return None
+
+
+def _make_total(tree: exp.Expression, scopes: list[Scope],
+                bindings: Mapping[str, DatasetBinding]) -> None:
+    """Rewrite what could fail on a data value into its total form (see the module docstring)."""
+    for cast in list(tree.find_all(exp.Cast)):
+        if not isinstance(cast, exp.TryCast):
+            replacement = exp.TryCast(this=exp.null(), to=cast.args["to"])
+            inner = cast.this
+            cast.replace(replacement)
+            replacement.set("this", inner)
+    for node in list(tree.find_all(*_ARITHMETIC, exp.Neg, exp.Abs)):
+        operands = [node.this] if isinstance(node, (exp.Neg, exp.Abs)) else \
+            [node.this, node.expression]
+        for operand in operands:
+            if not (isinstance(operand, exp.TryCast) and operand.to.this == exp.DataType.Type.DOUBLE):
+                _try_cast(operand, "DOUBLE")
+    for scope in scopes:
+        for col in list(scope.columns):
+            parent = col.parent
+            while isinstance(parent, exp.Paren):
+                parent = parent.parent
+            if isinstance(parent, (exp.Like, exp.ILike)) and col.parent is parent \
+                    and parent.this is col:
+                dtype = _column_type(scope, col, bindings)
+                if dtype is not None and _family(dtype) != "text":
+                    _try_cast(col, "VARCHAR")
+                continue
+            if not isinstance(parent, _COMPARISONS) or col.parent is not parent:
+                continue
+            dtype = _column_type(scope, col, bindings)
+            if dtype is None:
+                continue
+            others = [parent.args.get(k) for k in ("this", "expression", "low", "high")]
+            others += list(parent.expressions) if isinstance(parent, exp.In) else []
+            for other in others:
+                if other is None or other is col or isinstance(other, exp.TryCast):
+                    continue
+                if isinstance(other, exp.Literal) and (
+                        (other.is_string and _family(dtype) == "text")
+                        or (other.is_number and _family(dtype) == "number")):
+                    continue
+                if isinstance(other, exp.Column):
+                    other_type = _column_type(scope, other, bindings)
+                    if other_type is not None and other_type == dtype:
+                        continue
+                _try_cast(other, dtype.copy())
+
+
 def _rewrite_tables(scopes: list[Scope], bindings: Mapping[str, DatasetBinding]) -> None:
     """Macros to views, field macros to physical columns, in every scope."""
     for scope in scopes:
@@ -330,31 +424,13 @@ def _pu_expression(scope: Scope, bindings: Mapping[str, DatasetBinding],
 
 
 def _require_identity_joins(parsed: Parsed, bindings: Mapping[str, DatasetBinding]) -> None:
-    """In DP mode every join must match identities, so a joined row has one privacy unit."""
-    problems: list[dict[str, Any]] = []
-    for scope in parsed.scopes:
-        select = scope.expression
-        if not isinstance(select, exp.Select):
-            continue
-        for join in select.args.get("joins") or []:
-            on = join.args.get("on")
-            terms = on.flatten() if isinstance(on, exp.And) else [on] if on is not None else []
-            ok = False
-            for term in terms:
-                if isinstance(term, exp.EQ) and all(
-                        _all_identity(parsed, side, bindings) for side in (term.left, term.right)):
-                    ok = True
-            if not ok:
-                target = join.this.name if isinstance(join.this, exp.Table) else \
-                    join.this.alias_or_name
-                problems.append({"rule": "join_on_identity", "dataset": target, "column": None,
-                                 "message": (
-                    f"the join with {target} does not match identities; with differential "
-                    "privacy on, join on the identity columns (for example ON p.email = a.email) "
-                    "so each joined row belongs to one person")})
-    if problems:
-        raise RuleViolation(f"the question breaks {len(problems)} analysis rule(s): " +
-                            "; ".join(p["message"] for p in problems), violations=problems)
+    """Raise RuleViolation unless every join matches identities (the identity_joins check, for
+    callers compiling user lists; :func:`check` already runs it for every question)."""
+    found = identity_joins(CheckInput(parsed=parsed, bindings=dict(bindings), strict=True))
+    if found:
+        raise RuleViolation(f"the question breaks {len(found)} analysis rule(s): " +
+                            "; ".join(v.message for v in found),
+                            violations=[v.to_dict() for v in found])
 
 
 def _all_identity(parsed: Parsed, node: exp.Expression,
@@ -395,15 +471,9 @@ def _clamp(value: exp.Expression, j: int, params: dict[str, Any], lower: float,
            upper: float) -> exp.Expression:
     params[f"__lo{j}"] = lower
     params[f"__hi{j}"] = upper
-    as_double = exp.cast(value, "DOUBLE")
+    as_double = _try_cast(value, "DOUBLE")
     return exp.func("LEAST", exp.func("GREATEST", as_double, _param(f"__lo{j}")),
                     _param(f"__hi{j}"))
-
-
-def fixed_point_scale(lower: float, upper: float, max_rows: int, max_groups: int) -> int:
-    """Cents, unless one unit's contribution in cents would come near 64-bit limits."""
-    largest = max(abs(lower), abs(upper))
-    return FIXED_POINT if largest * FIXED_POINT * max_rows * max_groups < 2**40 else 1
 
 
 def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: float | None,

@@ -7,8 +7,6 @@ Each operation is one transaction that calls ``ensure_allowed`` exactly once, va
 from __future__ import annotations
 
 import datetime as dt
-import json
-import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -17,12 +15,16 @@ from typing import Any
 import yaml
 
 from workbench.errors import InvalidInput, NotFound, RuleViolation
+from workbench.governance._records import room_orgs
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
 from workbench.governance.policy import ensure_allowed
 from workbench.data.templates import template_of, write_template
-from workbench.questions import actions as qa
+from workbench.ids import new_id, parse_uuid
+from workbench.questions import _records as records
 from workbench.questions import permissions as qp
+from workbench.questions import terms as qt
+from workbench.questions._records import PermissionSetting, QuestionRecord
 from workbench.questions.binding import DatasetBinding
 from workbench.questions.checks import violations
 from workbench.questions.params import Parameter
@@ -32,15 +34,6 @@ from workbench.wire import data as dw
 from workbench.wire import questions as w
 
 TEMPLATE_FORMAT = "clean-room-workbench/template-v1"
-COLUMNS = ("id, room_id, author_org_id, author_user_id, name, version, spec, in_room, cloned_from,"
-           " created_at, updated_at")
-
-
-def _uuid(value: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        raise NotFound(f"no {what} {value!r}") from None
 
 
 def spec_from_draft(draft: w.QuestionDraft | dict[str, Any], author_org_id: str,
@@ -74,34 +67,43 @@ def room_bindings(cur: Any, room_id: str, macros: list[str] | tuple[str, ...]
     return out
 
 
-def _load(cur: Any, room_id: str, question_id: str) -> tuple[tuple, Question]:
-    row = cur.execute(f"SELECT {COLUMNS} FROM questions WHERE id = ? AND room_id = ?",
-                      [question_id, room_id]).fetchone()
-    if row is None:
+def _load(cur: Any, room_id: str, question_id: str) -> tuple[QuestionRecord, Question]:
+    rec = records.question(cur, room_id, question_id)
+    if rec is None:
         raise NotFound(f"no question {question_id} in this room")
-    return row, Question.from_dict(json.loads(row[6]))
+    return rec, Question.from_dict(rec.spec_dict())
 
 
-def load_question(cur: Any, room_id: str, question_id: str) -> tuple[tuple, Question]:
-    """The stored row and spec of a question in a room (NotFound otherwise)."""
-    return _load(cur, room_id, _uuid(question_id, "question"))
+def stored_question(cur: Any, room_id: str, question_id: str) -> tuple[QuestionRecord, Question]:
+    """The stored record and spec of a question in a room (NotFound otherwise)."""
+    return _load(cur, room_id, parse_uuid(question_id, "question"))
+
+
+def load_question(cur: Any, room_id: str, question_id: str) -> tuple[tuple[Any, ...], Question]:
+    """Positional form of :func:`stored_question` for callers not yet moved to the record
+    (runs reads ``row[0]`` id and ``row[5]`` version); new code uses stored_question."""
+    rec, spec = stored_question(cur, room_id, question_id)
+    row = (rec.id, rec.room_id, rec.author_org_id, rec.author_user_id, rec.name, rec.version,
+           rec.spec, rec.in_room, rec.cloned_from, rec.created_at, rec.updated_at)
+    return row, spec
 
 
 def _terms(cur: Any, question_id: str) -> w.Terms:
-    return w.Terms(runners=qa.runners(cur, question_id), receivers=qa.receivers(cur, question_id))
+    return w.Terms(runners=qt.runners(cur, question_id), receivers=qt.receivers(cur, question_id))
 
 
-def _out(cur: Any, actor: Actor, row: tuple, spec: Question) -> w.Question:
-    mine = qp.effective(cur, row[0], actor.org_id)
+def _out(cur: Any, actor: Actor, rec: QuestionRecord, spec: Question) -> w.Question:
+    mine = qp.effective(cur, rec.id, actor.org_id)
     return w.Question(
-        id=row[0], room_id=row[1], author_org_id=row[2], author_user_id=row[3], name=spec.name,
-        kind=spec.kind, description=spec.description, version=row[5], in_room=row[7],
+        id=rec.id, room_id=rec.room_id, author_org_id=rec.author_org_id,
+        author_user_id=rec.author_user_id, name=spec.name, kind=spec.kind,
+        description=spec.description, version=rec.version, in_room=rec.in_room,
         sql=spec.sql if mine["view_code"] else None,
         parameters=[p.to_dict() for p in spec.parameters],
         fields={k: list(v) for k, v in spec.fields.items()},
-        max_rows=spec.max_rows, max_groups=spec.max_groups, cloned_from=row[8],
-        terms=_terms(cur, row[0]), my_permissions=mine,
-        created_at=str(row[9]), updated_at=str(row[10]),
+        max_rows=spec.max_rows, max_groups=spec.max_groups, cloned_from=rec.cloned_from,
+        terms=_terms(cur, rec.id), my_permissions=mine,
+        created_at=str(rec.created_at), updated_at=str(rec.updated_at),
     )
 
 
@@ -127,35 +129,26 @@ def _raise_if_violations(report: w.CheckReport) -> None:
 def check_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionDraft
                    ) -> w.CheckReport:
     """Check a draft against the room's rules and report every violation; saves nothing."""
-    room_id = _uuid(room_id, "room")
+    room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "question.check", room_id=room_id, resource_type="question")
         return _report(cur, room_id, spec_from_draft(draft, actor.org_id))
 
 
-def _save_version(cur: Any, question_id: str, spec: Question, actor: Actor) -> None:
-    cur.execute("INSERT INTO question_versions (question_id, version, spec, saved_by)"
-                " VALUES (?, ?, ?, ?)",
-                [question_id, spec.version, json.dumps(spec.to_dict()), actor.user_id])
-
-
 def _insert(cur: Any, actor: Actor, room_id: str, spec: Question, *, in_room: bool = False,
             cloned_from: str | None = None) -> str:
-    qid = str(uuid.uuid4())
-    cur.execute(
-        "INSERT INTO questions (id, room_id, author_org_id, author_user_id, name, version, spec,"
-        " in_room, cloned_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [qid, room_id, actor.org_id, actor.user_id, spec.name, spec.version,
-         json.dumps(spec.to_dict()), in_room, cloned_from],
-    )
-    _save_version(cur, qid, spec, actor)
+    qid = new_id()
+    records.insert_question(cur, question_id=qid, room_id=room_id, author_org_id=actor.org_id,
+                            author_user_id=actor.user_id, name=spec.name, version=spec.version,
+                            spec=spec.to_dict(), in_room=in_room, cloned_from=cloned_from)
+    records.save_version(cur, qid, spec.version, spec.to_dict(), actor.user_id)
     return qid
 
 
 def create_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionDraft
                     ) -> w.Question:
     """Author a question in the room; it must pass the rules the room already has."""
-    room_id = _uuid(room_id, "room")
+    room_id = parse_uuid(room_id, "room")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.author", room_id=room_id, resource_type="question",
                        detail={"name": draft.name})
@@ -167,18 +160,16 @@ def create_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionD
 
 def list_questions(store: Store, actor: Actor, room_id: str) -> list[w.Question]:
     """The room's questions, the SQL only where the caller's org may view it."""
-    room_id = _uuid(room_id, "room")
+    room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "question.list", room_id=room_id, resource_type="question")
-        ids = [r for (r,) in cur.execute(
-            "SELECT id FROM questions WHERE room_id = ? ORDER BY created_at, id",
-            [room_id]).fetchall()]
+        ids = records.question_ids(cur, room_id)
         return [_out(cur, actor, *_load(cur, room_id, qid)) for qid in ids]
 
 
 def get_question(store: Store, actor: Actor, room_id: str, question_id: str) -> w.Question:
     """One question."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "question.read", room_id=room_id, resource_type="question",
                        resource_id=question_id)
@@ -189,35 +180,34 @@ def update_question(store: Store, actor: Actor, room_id: str, question_id: str,
                     body: w.QuestionUpdate) -> w.Question:
     """Edit a question (Edit and Delete question permission); a new version each time. A
     partner's edit takes the question out of the room until the owner adds it again."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     changes = body.model_dump(exclude_unset=True)
     with store.transaction() as cur:
         access = ensure_allowed(cur, actor, "question.update", room_id=room_id,
                                 resource_type="question", resource_id=question_id,
                                 detail={"fields": sorted(changes)})
         assert access is not None
-        row, old = _load(cur, room_id, question_id)
+        rec, old = _load(cur, room_id, question_id)
         if not changes:
             raise InvalidInput("nothing to change: give at least one field")
         data = old.to_dict()
         data.update(changes)
-        data["version"] = row[5] + 1
+        data["version"] = rec.version + 1
         spec = spec_from_draft({k: v for k, v in data.items() if k in w.QuestionDraft.model_fields},
-                               row[2], version=row[5] + 1, cloned_from=row[8])
+                               rec.author_org_id, version=rec.version + 1,
+                               cloned_from=rec.cloned_from)
         _raise_if_violations(_report(cur, room_id, spec))
         # the owner added the version it read: a partner's edit waits for the owner again
-        cur.execute("UPDATE questions SET name = ?, version = ?, spec = ?, updated_at = now(),"
-                    " in_room = in_room AND ? WHERE id = ?",
-                    [spec.name, spec.version, json.dumps(spec.to_dict()), access.is_owner,
-                     question_id])
-        _save_version(cur, question_id, spec, actor)
+        records.update_question(cur, question_id, name=spec.name, version=spec.version,
+                                spec=spec.to_dict(), keep_in_room=access.is_owner)
+        records.save_version(cur, question_id, spec.version, spec.to_dict(), actor.user_id)
         return _out(cur, actor, *_load(cur, room_id, question_id))
 
 
 def clone_question(store: Store, actor: Actor, room_id: str, question_id: str,
                    name: str | None = None) -> w.Question:
     """A new question owned by the caller's org, a copy of one it may clone."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.clone", room_id=room_id, resource_type="question",
                        resource_id=question_id)
@@ -231,13 +221,12 @@ def clone_question(store: Store, actor: Actor, room_id: str, question_id: str,
 
 def add_question(store: Store, actor: Actor, room_id: str, question_id: str) -> w.Question:
     """Owner only: make an authored question part of the room (runnable)."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.add", room_id=room_id, resource_type="question",
                        resource_id=question_id)
         _load(cur, room_id, question_id)
-        cur.execute("UPDATE questions SET in_room = true, updated_at = now() WHERE id = ?",
-                    [question_id])
+        records.set_in_room(cur, question_id)
         return _out(cur, actor, *_load(cur, room_id, question_id))
 
 
@@ -246,28 +235,24 @@ def delete_question(store: Store, actor: Actor, room_id: str, question_id: str) 
 
     Runs already made keep their stored results and the question version they ran.
     """
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.delete", room_id=room_id, resource_type="question",
                        resource_id=question_id)
         _load(cur, room_id, question_id)
-        for table in ("question_terms", "question_permission_overrides"):
-            cur.execute(f"DELETE FROM {table} WHERE question_id = ?", [question_id])
-        cur.execute("DELETE FROM questions WHERE id = ?", [question_id])
+        records.delete_question(cur, question_id)
 
 
 def _room_orgs(cur: Any, room_id: str) -> set[str]:
-    owner = cur.execute("SELECT owner_org_id FROM rooms WHERE id = ?", [room_id]).fetchone()[0]
-    partners = {o for (o,) in cur.execute(
-        "SELECT org_id FROM room_partners WHERE room_id = ? AND status IN ('invited', 'accepted')",
-        [room_id]).fetchall()}
-    return {owner} | partners
+    """The owner and every partner invited or accepted: who terms and permissions may name."""
+    return {o.org_id for o in room_orgs(cur, room_id, statuses=("invited", "accepted"),
+                                        include_owner=True)}
 
 
 def set_terms(store: Store, actor: Actor, room_id: str, question_id: str, terms: w.Terms
               ) -> w.Question:
     """Owner only: which orgs run the question and which receive its results."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.terms", room_id=room_id, resource_type="question",
                        resource_id=question_id, detail=terms.model_dump())
@@ -277,16 +262,8 @@ def set_terms(store: Store, actor: Actor, room_id: str, question_id: str, terms:
         if unknown:
             raise InvalidInput(f"terms name organisations that are not in the room: {unknown}; "
                                "invite them first")
-        _write_terms(cur, question_id, terms)
+        qt.write(cur, question_id, terms.runners, terms.receivers)
         return _out(cur, actor, *_load(cur, room_id, question_id))
-
-
-def _write_terms(cur: Any, question_id: str, terms: w.Terms) -> None:
-    cur.execute("DELETE FROM question_terms WHERE question_id = ?", [question_id])
-    for role, orgs in (("runner", terms.runners), ("receiver", terms.receivers)):
-        for org in sorted(set(orgs)):
-            cur.execute("INSERT INTO question_terms (question_id, role, org_id) VALUES (?, ?, ?)",
-                        [question_id, role, org])
 
 
 def _check_partner(cur: Any, room_id: str, partner: str, own: str) -> None:
@@ -302,34 +279,34 @@ def _check_partner(cur: Any, room_id: str, partner: str, own: str) -> None:
 def set_permission_defaults(store: Store, actor: Actor, room_id: str, body: w.PermissionRules
                             ) -> list[w.PermissionRule]:
     """Set (replace) the caller's org's default question permissions in the room."""
-    room_id = _uuid(room_id, "room")
+    room_id = parse_uuid(room_id, "room")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.permissions.defaults", room_id=room_id,
                        resource_type="question_permissions",
                        detail={"rules": [r.model_dump() for r in body.rules]})
         for rule in body.rules:
             _check_partner(cur, room_id, rule.partner_org_id, actor.org_id)
-        cur.execute("DELETE FROM question_permission_defaults WHERE room_id = ?"
-                    " AND author_org_id = ?", [room_id, actor.org_id])
-        for rule in body.rules:
-            cur.execute(
-                "INSERT OR REPLACE INTO question_permission_defaults (room_id, author_org_id,"
-                " permission, partner_org_id, allowed) VALUES (?, ?, ?, ?, ?)",
-                [room_id, actor.org_id, rule.permission, rule.partner_org_id, rule.allowed])
+        records.replace_defaults(cur, room_id, actor.org_id, _settings(body.rules))
         return _defaults(cur, room_id, actor.org_id)
 
 
+def _settings(rules: list[w.PermissionRule]) -> list[PermissionSetting]:
+    return [PermissionSetting(permission=r.permission, partner_org_id=r.partner_org_id,
+                              allowed=r.allowed) for r in rules]
+
+
+def _wire_rules(settings: list[PermissionSetting]) -> list[w.PermissionRule]:
+    return [w.PermissionRule(permission=s.permission, partner_org_id=s.partner_org_id,
+                             allowed=s.allowed) for s in settings]
+
+
 def _defaults(cur: Any, room_id: str, org_id: str) -> list[w.PermissionRule]:
-    rows = cur.execute(
-        "SELECT permission, partner_org_id, allowed FROM question_permission_defaults"
-        " WHERE room_id = ? AND author_org_id = ? ORDER BY permission, partner_org_id",
-        [room_id, org_id]).fetchall()
-    return [w.PermissionRule(permission=p, partner_org_id=o, allowed=a) for p, o, a in rows]
+    return _wire_rules(records.defaults(cur, room_id, org_id))
 
 
 def permission_defaults(store: Store, actor: Actor, room_id: str) -> list[w.PermissionRule]:
     """The caller's org's default question permissions in the room."""
-    room_id = _uuid(room_id, "room")
+    room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "question.list", room_id=room_id,
                        resource_type="question_permissions")
@@ -339,7 +316,7 @@ def permission_defaults(store: Store, actor: Actor, room_id: str) -> list[w.Perm
 def set_permission_overrides(store: Store, actor: Actor, room_id: str, question_id: str,
                              body: w.PermissionRules) -> w.Question:
     """Set (replace) one question's permission overrides (author org only)."""
-    room_id, question_id = _uuid(room_id, "room"), _uuid(question_id, "question")
+    room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "question.permissions.override", room_id=room_id,
                        resource_type="question", resource_id=question_id,
@@ -347,24 +324,12 @@ def set_permission_overrides(store: Store, actor: Actor, room_id: str, question_
         _load(cur, room_id, question_id)
         for rule in body.rules:
             _check_partner(cur, room_id, rule.partner_org_id, actor.org_id)
-        _write_overrides(cur, question_id, body.rules)
+        records.replace_overrides(cur, question_id, _settings(body.rules))
         return _out(cur, actor, *_load(cur, room_id, question_id))
 
 
-def _write_overrides(cur: Any, question_id: str, rules: list[w.PermissionRule]) -> None:
-    cur.execute("DELETE FROM question_permission_overrides WHERE question_id = ?", [question_id])
-    for rule in rules:
-        cur.execute(
-            "INSERT OR REPLACE INTO question_permission_overrides (question_id, permission,"
-            " partner_org_id, allowed) VALUES (?, ?, ?, ?)",
-            [question_id, rule.permission, rule.partner_org_id, rule.allowed])
-
-
 def _overrides(cur: Any, question_id: str) -> list[w.PermissionRule]:
-    rows = cur.execute(
-        "SELECT permission, partner_org_id, allowed FROM question_permission_overrides"
-        " WHERE question_id = ? ORDER BY permission, partner_org_id", [question_id]).fetchall()
-    return [w.PermissionRule(permission=p, partner_org_id=o, allowed=a) for p, o, a in rows]
+    return _wire_rules(records.overrides(cur, question_id))
 
 
 # -- templates as code -----------------------------------------------------------------------
@@ -376,7 +341,7 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
     Organisations are written as "owner" or by id; the fields section lists, per dataset macro,
     the field macros the room's questions need (all required).
     """
-    room_id = _uuid(room_id, "room")
+    room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         access = ensure_allowed(cur, actor, "template.export", room_id=room_id,
                                 resource_type="template", resource_id=room_id)
@@ -387,12 +352,10 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
         def org(o: str) -> str:
             return "owner" if o == owner else o
 
-        rows = cur.execute("SELECT id FROM questions WHERE room_id = ? AND in_room"
-                           " ORDER BY created_at, id", [room_id]).fetchall()
         questions = []
         fields: dict[str, set[str]] = {}
-        for (qid,) in rows:
-            row, spec = _load(cur, room_id, qid)
+        for qid in records.question_ids(cur, room_id, in_room_only=True):
+            _, spec = _load(cur, room_id, qid)
             for macro, names in spec.fields.items():
                 fields.setdefault(macro, set()).update(names)
             data = spec.to_dict()
@@ -534,21 +497,17 @@ def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.Tem
         for spec, extra in specs:
             qid = _insert(cur, actor, room_id, spec, in_room=True)
             terms = extra["terms"]
-            _write_terms(cur, qid, w.Terms(runners=[org(o) for o in terms.get("runners") or []],
-                                           receivers=[org(o) for o in
-                                                      terms.get("receivers") or []]))
-            _write_overrides(cur, qid, [w.PermissionRule(
+            qt.write(cur, qid, [org(o) for o in terms.get("runners") or []],
+                     [org(o) for o in terms.get("receivers") or []])
+            records.replace_overrides(cur, qid, [PermissionSetting(
                 permission=r["permission"], partner_org_id="*" if r["partner"] == "*" else
                 org(r["partner"]), allowed=r["allowed"]) for r in extra["permissions"]])
             ids.append(qid)
         if dataset_template is not None:
             write_template(cur, actor, actor.org_id, room_id, dataset_template)
-        for r in defaults:
-            cur.execute(
-                "INSERT OR REPLACE INTO question_permission_defaults (room_id, author_org_id,"
-                " permission, partner_org_id, allowed) VALUES (?, ?, ?, ?, ?)",
-                [room_id, actor.org_id, r["permission"],
-                 "*" if r["partner"] == "*" else org(r["partner"]), r["allowed"]])
+        records.add_defaults(cur, room_id, actor.org_id, [PermissionSetting(
+            permission=r["permission"], partner_org_id="*" if r["partner"] == "*" else
+            org(r["partner"]), allowed=r["allowed"]) for r in defaults])
         record(cur, actor, "template.imported", room_id=room_id, resource_type="template",
                resource_id=room_id, resource_org_id=actor.org_id,
                detail={"questions": ids, "at": dt.datetime.now(dt.UTC).isoformat()})

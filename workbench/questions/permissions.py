@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from workbench.errors import InvalidInput
+from workbench.questions import _records as records
 
 ANY = "*"
 
@@ -52,32 +53,23 @@ def parse(value: str) -> QuestionPermission:
 
 def allowed(cur: Any, question_id: str, org_id: str, permission: QuestionPermission) -> bool:
     """Whether ``org_id`` holds ``permission`` on the question (author org: always)."""
-    row = cur.execute("SELECT room_id, author_org_id FROM questions WHERE id = ?",
-                      [question_id]).fetchone()
-    if row is None:
+    owner = records.authorship(cur, question_id)
+    if owner is None:
         return False
-    room_id, author = row
-    if author == org_id:
+    if owner.author_org_id == org_id:
         return True
-    found = cur.execute(
-        "SELECT partner_org_id, allowed FROM question_permission_overrides"
-        " WHERE question_id = ? AND permission = ? AND partner_org_id IN (?, ?)",
-        [question_id, permission.value, org_id, ANY],
-    ).fetchall()
-    decided = _most_specific(found, org_id)
+    decided = _most_specific(records.overrides(cur, question_id, permission=permission.value,
+                                               partners=(org_id, ANY)), org_id)
     if decided is not None:
         return decided
-    found = cur.execute(
-        "SELECT partner_org_id, allowed FROM question_permission_defaults"
-        " WHERE room_id = ? AND author_org_id = ? AND permission = ? AND partner_org_id IN (?, ?)",
-        [room_id, author, permission.value, org_id, ANY],
-    ).fetchall()
-    decided = _most_specific(found, org_id)
+    decided = _most_specific(records.defaults(cur, owner.room_id, owner.author_org_id,
+                                              permission=permission.value,
+                                              partners=(org_id, ANY)), org_id)
     return BUILTIN[permission] if decided is None else decided
 
 
-def _most_specific(rows: list[tuple[str, bool]], org_id: str) -> bool | None:
-    by = dict(rows)
+def _most_specific(settings: list[records.PermissionSetting], org_id: str) -> bool | None:
+    by = {s.partner_org_id: s.allowed for s in settings}
     if org_id in by:
         return bool(by[org_id])
     if ANY in by:

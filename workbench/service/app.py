@@ -6,9 +6,13 @@ for people, and anything else becomes a generic internal error that is logged he
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
+
+import anyio.to_thread
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,14 +20,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workbench import __version__, wiring
+from workbench.contract.verification import verify_at_startup
 from workbench.engine import DuckDBEngine, Engine
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.service.read_cache import ReadCache
 from workbench.store import Store
 
 log = logging.getLogger("workbench.service")
 
 #: domain routers, included when their module exists (datasets, questions, runs, dashboards)
-ROUTERS = ("governance", "data", "external", "questions", "runs", "dashboards", "audiences")
+ROUTERS = ("governance", "data", "external", "questions", "runs", "dashboards", "contract", "schedules",
+           "audiences")
 
 
 def _envelope(status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -42,9 +49,22 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, list[dict[str
     return f"invalid request: {text}", problems
 
 
+#: threads for the sync endpoints: enough for 50 concurrent clients to each hold one while they
+#: wait on DuckDB (which releases the GIL) or on a group commit
+THREADS = 64
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Size the threadpool that runs the sync endpoints (the server's event loop owns it)."""
+    anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+    yield
+
+
 def create_app(store: Store, engine: Engine | None = None) -> FastAPI:
     """The service over one open store; questions run on ``engine`` (default: the store's DuckDB)."""
     wiring.wire()
+    verify_at_startup(store)  # a broken ledger chain stops the service and says where
     app = FastAPI(
         title="Clean Room Workbench",
         version=__version__,
@@ -52,6 +72,7 @@ def create_app(store: Store, engine: Engine | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.store = store
     app.state.engine = engine if engine is not None else DuckDBEngine(store)
@@ -91,4 +112,5 @@ def create_app(store: Store, engine: Engine | None = None) -> FastAPI:
                 raise
             continue
         app.include_router(module.router, prefix="/api/v1")
+    app.add_middleware(ReadCache, store=store)
     return app

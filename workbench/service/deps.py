@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import Request
 
 from workbench.engine import Engine
@@ -26,4 +28,10 @@ def current_actor(request: Request) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     secret = token.strip() if scheme.lower() == "bearer" else None
-    return authenticate(request.app.state.store, secret)
+    store: Store = request.app.state.store
+    if not secret:
+        return authenticate(store, secret)
+    # remembered until the next committed write, so a revoked token or a deactivated user is
+    # refused from the very next request; keyed by a digest, never by the secret itself
+    key = ("actor", hashlib.sha256(secret.encode()).digest())
+    return store.memo(key, lambda: authenticate(store, secret))

@@ -14,17 +14,24 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import duckdb
 
 from workbench.errors import InvalidInput
+from workbench.store._group import GroupCommit
+
+T = TypeVar("T")
 
 KEY_ENV = "WORKBENCH_STORE_KEY"
 KEY_FILE = "store.key"
+#: directories external (zero-copy) data connections may read, separated by os.pathsep
+EXTERNAL_ROOTS_ENV = "WORKBENCH_EXTERNAL_ROOTS"
 #: directories external (zero-copy) data connections may read, separated by os.pathsep
 EXTERNAL_ROOTS_ENV = "WORKBENCH_EXTERNAL_ROOTS"
 DB_FILE = "workbench.duckdb"
@@ -85,15 +92,45 @@ def read_key(store_dir: Path) -> str:
     return path.read_text().strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """Which store handed out a cursor, and whether it is inside a write transaction."""
+
+    store: "Store"
+    writing: bool
+
+
+#: cursors handed out by ``Store.reader`` and ``Store.transaction`` and not yet closed, by id
+_OPEN: dict[int, Opened] = {}
+
+
+def opened(cur: Any) -> Opened | None:
+    """The store behind a cursor from ``reader()`` or ``transaction()`` (None for any other)."""
+    return _OPEN.get(id(cur))
+
+
 class Store:
-    """The service's only handle on the database."""
+    """The service's only handle on the database.
+
+    Writes go through :meth:`transaction`, one at a time under the write lock. Reads go through
+    :meth:`reader` and take no lock. Small writes that need not be in the caller's transaction
+    (the audit rows of reads) go to :attr:`group`, which commits them in batches.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self._con = con
         self.path = path
         #: the only directories external connections may read (set once, before the lock)
         self.external_roots: tuple[Path, ...] = ()
+        #: the only directories external connections may read (set once, before the lock)
+        self.external_roots: tuple[Path, ...] = ()
         self._write_lock = threading.RLock()
+        self._writer: threading.Thread | None = None
+        self._generation = 0
+        self._hooks: dict[int, tuple[list[Callable[[], None]], list[Callable[[Any], None]],
+                                     list[Callable[[], None]]]] = {}
+        self._memo: dict[Hashable, tuple[int, Any]] = {}
+        self.group = GroupCommit(self)
 
     @classmethod
     def open(cls, store_dir: Path, key: str | None = None, *, create: bool = False) -> "Store":
@@ -133,6 +170,10 @@ class Store:
         if store.external_roots:
             # the one exception to "no file access": these directories, for external connections
             con.execute("SET allowed_directories = ?", [[f"{r}{os.sep}" for r in store.external_roots]])
+        from workbench.runs.limits import memory_limit  # issue 10.6: the engine's memory cap
+
+        if (limit := memory_limit()) is not None:
+            con.execute("SET memory_limit = ?", [limit])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return store
@@ -166,27 +207,105 @@ class Store:
                 raise
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor inside one transaction; writes are serialised so they never conflict."""
+    def transaction(self, *, quiet: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor inside one transaction; writes are serialised so they never conflict.
+
+        Each committed transaction advances :attr:`generation` (caches of stored state compare
+        it), except ``quiet`` ones that only append log rows (the group commit's batches).
+        """
         with self._write_lock:
+            outer = self._writer
+            self._writer = threading.current_thread()
             cur = self.cursor()
-            cur.execute("BEGIN")
+            _OPEN[id(cur)] = Opened(self, True)
             try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
+                cur.execute("BEGIN")
+                try:
+                    yield cur
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    self._run_hooks(cur, committed=False)
+                    raise
+                cur.execute("COMMIT")
+                if not quiet:
+                    self._generation += 1
+                    self._memo.clear()
+                self._run_hooks(cur, committed=True)
+            finally:
+                self._hooks.pop(id(cur), None)
+                _OPEN.pop(id(cur), None)
                 cur.close()
-                raise
-            cur.execute("COMMIT")
-            cur.close()
+                self._writer = outer
+
+    def after_commit(self, cur: Any, done: Callable[[], None], *, always: bool = False) -> None:
+        """Call ``done`` once ``cur``'s transaction has committed (still under the write lock);
+        with ``always``, once it has ended either way."""
+        self._hooks.setdefault(id(cur), ([], [], []))[2 if always else 0].append(done)
+
+    def after_rollback(self, cur: Any, write: Callable[[Any], None]) -> None:
+        """Run ``write`` in a transaction of its own if ``cur``'s transaction rolls back.
+
+        For what must outlive the caller's failure: the audit row of a refusal made inside a
+        write is written in that write's transaction, and again here when the write is undone.
+        """
+        self._hooks.setdefault(id(cur), ([], [], []))[1].append(write)
+
+    def _run_hooks(self, cur: Any, *, committed: bool) -> None:
+        on_commit, on_rollback, on_end = self._hooks.pop(id(cur), ([], [], []))
+        for done in (on_commit + on_end) if committed else on_end:
+            done()
+        for write in [] if committed else on_rollback:
+            again = self.cursor()
+            _OPEN[id(again)] = Opened(self, True)
+            try:
+                again.execute("BEGIN")
+                try:
+                    write(again)
+                except BaseException:
+                    again.execute("ROLLBACK")
+                    self._run_hooks(again, committed=False)
+                    raise
+                again.execute("COMMIT")
+                self._run_hooks(again, committed=True)
+            finally:
+                self._hooks.pop(id(again), None)
+                _OPEN.pop(id(again), None)
+                again.close()
+
+    def holds_write_lock(self) -> bool:
+        """True when the calling thread is inside a write transaction of this store."""
+        return self._writer is threading.current_thread()
+
+    @property
+    def generation(self) -> int:
+        """Advances with each committed write; a cache made at an older generation is stale."""
+        return self._generation
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered until the next committed write (for reads outside writes).
+
+        The generation is read before computing, so a value computed while a write commits is
+        never served after it: revoking a token or changing a role takes effect at once.
+        """
+        generation = self._generation
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == generation:
+            return cast(T, hit[1])
+        value = compute()
+        if len(self._memo) >= 50_000:
+            self._memo.clear()
+        self._memo[key] = (generation, value)
+        return value
 
     @contextmanager
     def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for reads that need no lock (a snapshot per statement)."""
         cur = self.cursor()
+        _OPEN[id(cur)] = Opened(self, False)
         try:
             yield cur
         finally:
+            _OPEN.pop(id(cur), None)
             cur.close()
 
     def checkpoint(self) -> None:
@@ -195,12 +314,27 @@ class Store:
             self._con.execute("CHECKPOINT")
 
     def close(self) -> None:
-        """Checkpoint and release the file."""
+        """Commit the queued group writes, checkpoint and release the file."""
+        self.group.close()
         with self._write_lock:
             try:
                 self._con.execute("CHECKPOINT")
             finally:
                 self._con.close()
+
+
+def external_roots() -> tuple[Path, ...]:
+    """The configured external data roots (resolved, existing directories only)."""
+    text = os.environ.get(EXTERNAL_ROOTS_ENV, "")
+    roots = []
+    for part in text.split(os.pathsep):
+        if part.strip():
+            root = Path(part.strip()).resolve()
+            if not root.is_dir():
+                raise InvalidInput(f"the external data root {part!r} is not a directory; fix "
+                                   f"{EXTERNAL_ROOTS_ENV}")
+            roots.append(root)
+    return tuple(roots)
 
 
 def external_roots() -> tuple[Path, ...]:

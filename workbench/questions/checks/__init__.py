@@ -12,15 +12,22 @@ from collections.abc import Callable, Mapping
 
 from workbench.errors import RuleViolation
 from workbench.questions.binding import DatasetBinding
-from workbench.questions.checks._base import CheckInput, Violation
+from workbench.questions.checks._base import CheckInput, Mode, Violation
 from workbench.questions.checks.allowed_outputs import allowed_outputs
+from workbench.questions.checks.bounded_references import bounded_references
+from workbench.questions.checks.clamping_bounds import clamping_bounds
+from workbench.questions.checks.exact_rooms import exact_rooms
+from workbench.questions.checks.identity_joins import identity_joins
 from workbench.questions.checks.join_columns import join_columns
 from workbench.questions.checks.known_columns import known_columns
 from workbench.questions.checks.no_exact_ordering import no_exact_ordering
 from workbench.questions.checks.no_pii import no_pii
 from workbench.questions.checks.no_star import no_star
 from workbench.questions.checks.no_table_functions import no_table_functions
+from workbench.questions.checks.plain_grouping import plain_grouping
+from workbench.questions.checks.privacy_unit import privacy_unit
 from workbench.questions.checks.single_select import single_select
+from workbench.questions.checks.total_expressions import total_expressions
 from workbench.questions.spec import Question
 
 Check = Callable[[CheckInput], list[Violation]]
@@ -31,14 +38,22 @@ CHECKS: tuple[Check, ...] = (
     no_star,
     no_table_functions,
     known_columns,
+    privacy_unit,
     join_columns,
+    identity_joins,
+    bounded_references,
+    plain_grouping,
     allowed_outputs,
+    clamping_bounds,
     no_pii,
     no_exact_ordering,
+    total_expressions,
+    exact_rooms,
 )
 
 #: checks whose verdict needs a well-formed single query
-_NEEDS_TREE = {"known_columns", "join_columns", "allowed_outputs", "no_pii"}
+_NEEDS_TREE = {"known_columns", "privacy_unit", "join_columns", "identity_joins",
+               "allowed_outputs", "clamping_bounds", "no_pii", "exact_rooms"}
 
 
 def violations(
@@ -46,10 +61,12 @@ def violations(
     bindings: Mapping[str, DatasetBinding] | None = None,
     *,
     strict: bool = False,
+    mode: Mode | None = None,
 ) -> list[Violation]:
-    """Every violation of every rule, in rule order."""
+    """Every violation of every rule, in rule order (``mode``: the room's release mode)."""
     q = CheckInput(parsed=question.parsed, kind=question.kind, bindings=dict(bindings or {}),
-                   strict=strict)
+                   strict=strict, mode=mode, parameters=question.parameters,
+                   max_rows=question.max_rows, max_groups=question.max_groups)
     found: list[Violation] = []
     for rule in CHECKS:
         if q.parsed.tree is None and rule.__name__ in _NEEDS_TREE:
@@ -67,9 +84,10 @@ def check(
     bindings: Mapping[str, DatasetBinding] | None = None,
     *,
     strict: bool = False,
+    mode: Mode | None = None,
 ) -> None:
     """Raise RuleViolation listing every violation, or return when the question passes."""
-    found = violations(question, bindings, strict=strict)
+    found = violations(question, bindings, strict=strict, mode=mode)
     if found:
         lines = "; ".join(f"[{v.rule}] {v.message}" for v in found)
         raise RuleViolation(
@@ -78,4 +96,4 @@ def check(
         )
 
 
-__all__ = ["CHECKS", "CheckInput", "Violation", "check", "violations"]
+__all__ = ["CHECKS", "CheckInput", "Mode", "Violation", "check", "violations"]

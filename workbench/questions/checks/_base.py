@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlglot import exp
 
 from workbench.questions.binding import DatasetBinding
+from workbench.questions.params import Parameter
 from workbench.questions.template import FieldRef, Parsed
+
+#: how a room releases results: with noise (dp) or exact with k-min only; None when unknown
+Mode = Literal["dp", "exact"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +47,13 @@ class CheckInput:
     bindings: Mapping[str, DatasetBinding] = field(default_factory=dict)
     #: at run time every macro and field must be bound (at save time the room may be a draft)
     strict: bool = False
+    #: the room's release mode; None checks what both modes require
+    mode: Mode | None = None
+    #: the question's runtime parameters
+    parameters: tuple[Parameter, ...] = ()
+    #: the question's contribution bounds
+    max_rows: int = 1
+    max_groups: int = 1
 
     def binding(self, ref: FieldRef) -> DatasetBinding | None:
         """The binding of a field's dataset."""

@@ -56,13 +56,14 @@ def no_table_functions(q: CheckInput) -> list[Violation]:
                 out.append(Violation(rule=RULE, message=(
                     f"the function {fname}() is not allowed in questions (it is not on the list "
                     "of safe scalar functions)")))
-        elif isinstance(node, exp.Func) and _is_external(node):
+        elif isinstance(node, exp.Func) and is_external(node):
             out.append(Violation(rule=RULE, message=(
                 f"{node.key.upper()} reads files, settings or the catalog; questions cannot")))
     return out
 
 
-def _is_external(node: exp.Func) -> bool:
+def is_external(node: exp.Func) -> bool:
+    """Whether a function reads files, settings or the catalog."""
     name = type(node).__name__.lower()
     return name.startswith(("read", "currentschema", "currentuser", "currentcatalog")) or name in {
         "sessionuser", "currentdatabase", "getenv", "currentsetting"}

@@ -1,5 +1,5 @@
-"""single_select: a question is one SELECT (CTEs allowed), with no set operations or subqueries
-in expressions, and nothing that writes."""
+"""single_select: a question is one SELECT (CTEs allowed), with no set operations and nothing
+that writes (subqueries in expressions are bounded_references' concern)."""
 
 from __future__ import annotations
 
@@ -35,12 +35,4 @@ def single_select(q: CheckInput) -> list[Violation]:
             out.append(Violation(rule=RULE, message=(
                 f"{node.key.upper()} combines queries; a question is a single SELECT (use CTEs "
                 "and joins instead)")))
-        elif isinstance(node, exp.Subquery) and not _in_from(node):
-            out.append(Violation(rule=RULE, message=(
-                "subqueries inside expressions are not allowed; join the dataset on a join "
-                "column instead (or move the subquery into a WITH clause)")))
     return out
-
-
-def _in_from(node: exp.Subquery) -> bool:
-    return isinstance(node.parent, (exp.From, exp.Join))

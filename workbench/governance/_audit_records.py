@@ -1,0 +1,113 @@
+"""The SQL of the audit log: append chained events, read the chain head, read events back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.store import fetch_all, fetch_one
+
+COLUMNS = (
+    "seq", "occurred_at", "actor_user_id", "actor_org_id", "action", "room_id", "resource_type",
+    "resource_id", "resource_org_id", "outcome", "reason", "detail",
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvent:
+    """One audit row as stored, chain columns included (NULL hashes: written before the chain)."""
+
+    seq: int
+    occurred_at: dt.datetime
+    actor_user_id: str | None
+    actor_org_id: str | None
+    action: str
+    room_id: str | None
+    resource_type: str | None
+    resource_id: str | None
+    resource_org_id: str | None
+    outcome: str
+    reason: str
+    detail: str | None
+    prev_hash: str | None
+    entry_hash: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Head:
+    """The last event: the next one takes seq + 1 and extends its hash."""
+
+    seq: int
+    entry_hash: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgEvent:
+    """An event as an org reads it: the actor's name joined in."""
+
+    seq: int
+    at: dt.datetime
+    actor_user_id: str | None
+    actor_name: str | None
+    actor_org_id: str | None
+    action: str
+    room_id: str | None
+    resource_type: str | None
+    resource_id: str | None
+    resource_org_id: str | None
+    outcome: str
+    reason: str
+    detail: str | None
+
+
+def head(cur: Any) -> Head | None:
+    """The event with the highest seq (call under the write lock, in the appending transaction)."""
+    return fetch_one(cur, Head, "SELECT seq, entry_hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+
+
+def insert(cur: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Append rows of COLUMNS + (prev_hash, entry_hash): bound VALUES for a few, Arrow for many."""
+    names = [*COLUMNS, "prev_hash", "entry_hash"]
+    if len(rows) < 64:
+        marks = "(" + ",".join("?" * len(names)) + ")"
+        cur.execute(f"INSERT INTO audit_events ({', '.join(names)}) VALUES " + ",".join([marks] * len(rows)),
+                    [value for row in rows for value in row])
+        return
+    import pyarrow as pa
+
+    batch = pa.Table.from_pylist([dict(zip(names, row)) for row in rows])
+    cur.register("_audit_batch", batch)
+    try:
+        cur.execute(f"INSERT INTO audit_events ({', '.join(names)}) SELECT {', '.join(names)} FROM _audit_batch")
+    finally:
+        cur.unregister("_audit_batch")
+
+
+def chained(cur: Any, *, after_seq: int = -1, limit: int = 10_000) -> list[StoredEvent]:
+    """Events in chain order, from ``after_seq`` on, with their chain columns."""
+    return fetch_all(
+        cur, StoredEvent,
+        f"SELECT {', '.join(COLUMNS)}, prev_hash, entry_hash FROM audit_events WHERE seq > ?"
+        " ORDER BY seq LIMIT ?",
+        [after_seq, limit],
+    )
+
+
+def for_org(cur: Any, org_id: str, *, room_id: str | None, actor_user_id: str | None,
+            action: str | None, limit: int) -> list[OrgEvent]:
+    """Events an org may read: its own actions and actions on its resources, newest first."""
+    sql = (
+        "SELECT e.seq, e.occurred_at AS at, e.actor_user_id, u.name AS actor_name, e.actor_org_id,"
+        " e.action, e.room_id, e.resource_type, e.resource_id, e.resource_org_id, e.outcome,"
+        " e.reason, e.detail FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id"
+        " WHERE (e.actor_org_id = ? OR e.resource_org_id = ?)"
+    )
+    params: list[Any] = [org_id, org_id]
+    for column, value in (("room_id", room_id), ("actor_user_id", actor_user_id), ("action", action)):
+        if value is not None:
+            sql += f" AND e.{column} = ?"
+            params.append(value)
+    sql += " ORDER BY e.seq DESC LIMIT ?"
+    params.append(limit)
+    return fetch_all(cur, OrgEvent, sql, params)
