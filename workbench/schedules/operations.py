@@ -20,7 +20,7 @@ from workbench.governance.model import Actor, Room, RoomAccess
 from workbench.governance.policy import ensure_allowed
 from workbench.ids import new_id, parse_uuid
 from workbench.privacy import Budget, display
-from workbench.runs import ledger
+from workbench.runs import budgets
 from workbench.runs.operations import plan_run
 from workbench.schedules import _records as records
 from workbench.schedules import calendar, cron
@@ -105,8 +105,9 @@ def party_states(cur: Any, room: Room) -> list[calendar.PartyState]:
     """Every protected party of the room with its budget and spend so far."""
     states = []
     for org_id in data_parties(cur, room.id):
-        total, spent, _ = ledger.figures(cur, room, org_id)
-        states.append(calendar.PartyState(org_id=org_id, total=total, spent=spent))
+        figures = budgets.figures(cur, room, org_id)
+        states.append(calendar.PartyState(org_id=org_id, total=figures.total,
+                                          spent=figures.spent))
     return states
 
 
