@@ -15,10 +15,9 @@ COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StoredEvent:
-    """One audit row as stored, chain columns included (NULL hashes: written before the chain)."""
+class Event:
+    """What every event records (before it is chained)."""
 
-    seq: int
     occurred_at: dt.datetime
     actor_user_id: str | None
     actor_org_id: str | None
@@ -29,7 +28,15 @@ class StoredEvent:
     resource_org_id: str | None
     outcome: str
     reason: str
+    #: JSON text, hashed as stored
     detail: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredEvent(Event):
+    """One audit row as stored, chain columns included (NULL hashes: written before the chain)."""
+
+    seq: int
     prev_hash: str | None
     entry_hash: str | None
 
@@ -43,22 +50,11 @@ class Head:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class OrgEvent:
-    """An event as an org reads it: the actor's name joined in."""
+class OrgEvent(Event):
+    """An event as an org reads it: its seq and the actor's name."""
 
     seq: int
-    at: dt.datetime
-    actor_user_id: str | None
     actor_name: str | None
-    actor_org_id: str | None
-    action: str
-    room_id: str | None
-    resource_type: str | None
-    resource_id: str | None
-    resource_org_id: str | None
-    outcome: str
-    reason: str
-    detail: str | None
 
 
 def head(cur: Any) -> Head | None:
@@ -98,7 +94,7 @@ def for_org(cur: Any, org_id: str, *, room_id: str | None, actor_user_id: str | 
             action: str | None, limit: int) -> list[OrgEvent]:
     """Events an org may read: its own actions and actions on its resources, newest first."""
     sql = (
-        "SELECT e.seq, e.occurred_at AS at, e.actor_user_id, u.name AS actor_name, e.actor_org_id,"
+        "SELECT e.seq, e.occurred_at, e.actor_user_id, u.name AS actor_name, e.actor_org_id,"
         " e.action, e.room_id, e.resource_type, e.resource_id, e.resource_org_id, e.outcome,"
         " e.reason, e.detail FROM audit_events e LEFT JOIN users u ON u.id = e.actor_user_id"
         " WHERE (e.actor_org_id = ? OR e.resource_org_id = ?)"

@@ -26,7 +26,6 @@ import json
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from workbench.contract.chain import GENESIS, Entry, link, verify
@@ -42,21 +41,8 @@ METADATA_READS = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
-    """One event before it is chained."""
-
-    occurred_at: dt.datetime
-    actor_user_id: str | None
-    actor_org_id: str | None
-    action: str
-    room_id: str | None
-    resource_type: str | None
-    resource_id: str | None
-    resource_org_id: str | None
-    outcome: str
-    reason: str
-    detail: str | None
+#: one event before it is chained
+Event = rec.Event
 
 
 def record(
@@ -207,6 +193,10 @@ def first_broken(cur: Any) -> int | None:
     return None if bad is None else entries[bad][0]
 
 
+ORG_EVENT_FIELDS = ("seq", "actor_user_id", "actor_name", "actor_org_id", "action", "room_id",
+                    "resource_type", "resource_id", "resource_org_id", "outcome", "reason")
+
+
 def events_for_org(
     cur: Any,
     org_id: str,
@@ -221,8 +211,8 @@ def events_for_org(
     out = []
     for event in rec.for_org(cur, org_id, room_id=room_id, actor_user_id=actor_user_id,
                              action=action, limit=max(1, min(int(limit), 10_000))):
-        item = {name: getattr(event, name) for name in event.__slots__}
-        item["at"] = event.at.isoformat()
+        item = {name: getattr(event, name) for name in ORG_EVENT_FIELDS}
+        item["at"] = event.occurred_at.isoformat()
         item["detail"] = json.loads(event.detail) if event.detail else None
         out.append(item)
     return out

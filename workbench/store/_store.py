@@ -337,19 +337,6 @@ def external_roots() -> tuple[Path, ...]:
     return tuple(roots)
 
 
-def external_roots() -> tuple[Path, ...]:
-    """The configured external data roots (resolved, existing directories only)."""
-    text = os.environ.get(EXTERNAL_ROOTS_ENV, "")
-    roots = []
-    for part in text.split(os.pathsep):
-        if part.strip():
-            root = Path(part.strip()).resolve()
-            if not root.is_dir():
-                raise InvalidInput(f"the external data root {part!r} is not a directory; fix "
-                                   f"{EXTERNAL_ROOTS_ENV}")
-            roots.append(root)
-    return tuple(roots)
-
 
 def migrations() -> list[tuple[int, str, str]]:
     """All migration files, ordered by their number prefix."""
