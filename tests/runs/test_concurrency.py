@@ -12,6 +12,8 @@ def test_twenty_concurrent_runs_exactly_five_fit(live_service):
     owner = live_service.client(live_service.admin_token)
     room = build_room(owner, live_service.make_org, epsilon_budget="10")
     qid = add_q1(room)
+    # the budget race, not the concurrency limits (2 per user, 4 per room by default), is tested
+    owner.set_run_limits(room.id, max_concurrent_per_user=20, max_concurrent_per_room=20)
     clients = [live_service.client(live_service.admin_token) for _ in range(20)]
 
     def attempt(client: wb.Client) -> str:

@@ -14,7 +14,7 @@ from fractions import Fraction
 import workbench as wb
 from tests.runs.room import add_q1, build_room
 
-CLEAN = {"ok", "Conflict", "NotFound", "InvalidInput", "RuleViolation"}
+CLEAN = {"ok", "Conflict", "NotFound", "InvalidInput", "RuleViolation", "Busy"}
 
 
 def test_unlink_during_runs_keeps_no_result_and_never_answers_500(live_service):

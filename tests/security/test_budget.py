@@ -117,6 +117,8 @@ def test_concurrent_runs_over_http_never_overspend(live_service):
 
     room = build_room(admin, live_service.make_org, epsilon_budget="3")
     qid = add_q1(room)
+    # the budget race, not the concurrency limits (2 per user by default), is tested here
+    admin.set_run_limits(room.id, max_concurrent_per_user=8, max_concurrent_per_room=8)
     token = admin.issue_token(admin.whoami().user.id).secret
 
     def one(_: int) -> str:

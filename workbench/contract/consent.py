@@ -9,6 +9,7 @@ room's k-min and the floors of the datasets it reads.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from workbench.contract import _records as rec
 from workbench.data import data_parties
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance.audit import record
-from workbench.governance.model import Actor, Room
+from workbench.governance.model import Actor, Room, RoomAccess
 from workbench.ids import new_id, parse_uuid
 from workbench.privacy.budget import Budget, display, to_fraction
 from workbench.runs import budgets
@@ -356,3 +357,12 @@ def protections(store: Store, actor: Actor, room_id: str) -> w.Protections:
                                 resource_type="room", resource_id=room_id)
         assert access is not None
         return _protections(cur, access.room)
+
+
+def strictest(cur: Any, access: RoomAccess) -> RoomAccess:
+    """The actor's access with the room's k-min raised to the strictest in force (the room's or
+    any dataset floor), for the run path: plans, releases and manifests all use it."""
+    k_min = effective_k_min(cur, access.room)
+    if k_min == access.room.k_min:
+        return access
+    return dataclasses.replace(access, room=dataclasses.replace(access.room, k_min=k_min))

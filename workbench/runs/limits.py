@@ -12,6 +12,7 @@ the contract's records.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import re
 import threading
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench.contract import _records as rec
 from workbench.errors import Busy, InvalidInput, TimedOut
@@ -58,9 +59,8 @@ class Slots:
         self._rooms: Counter[str] = Counter()
         self._users: Counter[tuple[str, str]] = Counter()
 
-    @contextmanager
-    def hold(self, room_id: str, user_id: str, limits: Limits) -> Iterator[None]:
-        """Take a slot for one run, or raise Busy naming the limit; the slot frees on exit."""
+    def acquire(self, room_id: str, user_id: str, limits: Limits) -> None:
+        """Take a slot for one run, or raise Busy naming the limit."""
         with self._lock:
             if self._users[(room_id, user_id)] >= limits.max_per_user:
                 raise Busy(f"you already have {limits.max_per_user} runs executing in this room "
@@ -72,12 +72,21 @@ class Slots:
                            max=limits.max_per_room)
             self._users[(room_id, user_id)] += 1
             self._rooms[room_id] += 1
+
+    def release(self, room_id: str, user_id: str) -> None:
+        """Give a slot back."""
+        with self._lock:
+            self._users[(room_id, user_id)] -= 1
+            self._rooms[room_id] -= 1
+
+    @contextmanager
+    def hold(self, room_id: str, user_id: str, limits: Limits) -> Iterator[None]:
+        """A slot for the duration of a block (Busy when none is free)."""
+        self.acquire(room_id, user_id, limits)
         try:
             yield
         finally:
-            with self._lock:
-                self._users[(room_id, user_id)] -= 1
-                self._rooms[room_id] -= 1
+            self.release(room_id, user_id)
 
     def executing(self, room_id: str) -> int:
         """How many runs the room has executing now."""
@@ -155,6 +164,49 @@ def room_limits(cur: Any, room_id: str) -> Limits:
         timeout_seconds=row.timeout_seconds or DEFAULT_TIMEOUT_SECONDS,
         max_per_user=row.max_concurrent_per_user or DEFAULT_PER_USER,
         max_per_room=row.max_concurrent_per_room or DEFAULT_PER_ROOM)
+
+
+class _Claim:
+    """The slot one run call holds (at most one), released when the call returns."""
+
+    def __init__(self) -> None:
+        self.held: tuple[str, str] | None = None
+
+
+_claim: contextvars.ContextVar[_Claim | None] = contextvars.ContextVar("run_claim", default=None)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def bounded(run: F) -> F:
+    """Decorate the run operation: the slot :func:`take_slot` takes inside it is freed when it
+    returns or raises, and its deadline ends with it."""
+
+    @functools.wraps(run)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        claim = _Claim()
+        token = _claim.set(claim)
+        deadline_token = _deadline.set(None)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            _deadline.reset(deadline_token)
+            _claim.reset(token)
+            if claim.held is not None:
+                SLOTS.release(*claim.held)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def take_slot(cur: Any, room_id: str, user_id: str) -> Limits:
+    """Inside a :func:`bounded` run, after authorisation and before any charge: take a slot or
+    raise Busy, and start the room's timeout for the execution that follows."""
+    limits = room_limits(cur, room_id)
+    claim = _claim.get()
+    if claim is not None and claim.held is None:
+        SLOTS.acquire(room_id, user_id, limits)
+        claim.held = (room_id, user_id)
+        _deadline.set(time.monotonic() + limits.timeout_seconds)
+    return limits
 
 
 def _out(room_id: str, limits: Limits) -> w.RunLimits:

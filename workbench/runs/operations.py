@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from workbench.contract.consent import strictest
 from workbench.data.templates import readiness
 from workbench.engine import DuckDBEngine, Engine
-from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, WorkbenchError
+from workbench.errors import (Conflict, InvalidInput, NotFound, PermissionDenied, TimedOut,
+                              WorkbenchError)
 from workbench.governance._records import org_names
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
@@ -35,7 +37,7 @@ from workbench.questions.operations import room_bindings, stored_question
 from workbench.questions.spec import Question
 from workbench.questions.terms import effective_receivers
 from workbench.runs import _records as rec
-from workbench.runs import budgets, manifest
+from workbench.runs import budgets, limits, manifest
 from workbench.runs.release import DPPlan, plan_dp, release_table
 from workbench.store import Store
 from workbench.wire import questions as w
@@ -169,8 +171,9 @@ def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w
     """Cost, expected error and per-party budgets of a run, without spending or reading data."""
     room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.reader() as cur:
-        access = _access(ensure_allowed(cur, actor, "run.plan", room_id=room_id,
-                                        resource_type="question", resource_id=question_id))
+        access = strictest(cur, _access(ensure_allowed(cur, actor, "run.plan", room_id=room_id,
+                                                       resource_type="question",
+                                                       resource_id=question_id)))
         p = _prepare(cur, actor, access, question_id, body)
         columns, notes = _columns(p)
         charged = p.parties if p.dp is not None else []
@@ -227,9 +230,11 @@ def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.R
     """Step 1: everything before data is read, in one write transaction (or the earlier run of
     a retried request)."""
     with store.transaction() as cur:
-        access = _access(ensure_allowed(cur, actor, "run.create", room_id=room_id,
-                                        resource_type="question", resource_id=question_id,
-                                        detail={"run_id": run_id}))
+        access = strictest(cur, _access(ensure_allowed(cur, actor, "run.create", room_id=room_id,
+                                                       resource_type="question",
+                                                       resource_id=question_id,
+                                                       detail={"run_id": run_id})))
+        limits.take_slot(cur, room_id, actor.user_id)  # Busy past the room's concurrency limits
         key = body.idempotency_key
         request_digest = _request_digest(question_id, body)
         if key is not None:
@@ -276,6 +281,7 @@ def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.R
         return p, access
 
 
+@limits.bounded  # frees the run's slot and ends its timeout when the call returns
 def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
                  body: w.RunRequest, *, engine: Engine | None = None) -> w.Run:
     """Run a question: charge, execute, release. Returns the finished (or retried) run.
@@ -297,13 +303,15 @@ def run_question(store: Store, actor: Actor, room_id: str, question_id: str,
     try:
         exact = engine.execute(p.compiled)
         table = release_table(p.compiled, exact, p.dp, access.room.k_min)
-    except Exception:
+    except Exception as err:
         log.exception("run %s failed after execution started", run_id)
         with store.transaction() as cur:
             if rec.run_status(cur, run_id) is not None:
                 rec.fail_run(cur, run_id, FAILED)
             record(cur, actor, "run.failed", room_id=room_id, resource_type="run",
                    resource_id=run_id, outcome="error", reason=FAILED)
+        if isinstance(err, TimedOut):  # stays charged, like any failure; says how to fix it
+            raise TimedOut(err.message, run_id=run_id) from None
         raise InvalidInput(FAILED, run_id=run_id) from None
     return _finish(store, actor, room_id, run_id, p, access, table)
 
@@ -317,7 +325,8 @@ def _finish(store: Store, actor: Actor, room_id: str, run_id: str, p: Prepared,
         "epsilon_spent": display(p.epsilon, up=True),
         "delta_spent": display(p.delta, up=True),
         "k_min": access.room.k_min,
-        "suppressed_rows": table.suppressed,
+        # a count of suppressed rows is an exact statistic: released only without DP (issue 10.5)
+        "suppressed_rows": table.suppressed if p.dp is None else None,
         "max_rows": p.compiled.max_rows,
         "max_groups": p.compiled.max_groups,
         "keys_public": p.compiled.key_values is not None,
@@ -345,7 +354,8 @@ def _finish(store: Store, actor: Actor, room_id: str, run_id: str, p: Prepared,
                    "EXACT aggregates: differential privacy is off in this room",
                    detail={"question_id": p.question_id, "epsilon": str(p.epsilon),
                            "delta": str(p.delta), "receivers": p.receivers, "parties": p.parties,
-                           "suppressed_rows": table.suppressed, "dp": p.dp is not None})
+                           "suppressed_rows": table.suppressed if p.dp is None else None,
+                           "dp": p.dp is not None})
             dropped = False
             out = _load_run(cur, room_id, run_id)
     if dropped:

@@ -174,6 +174,10 @@ class Store:
 
         if (limit := memory_limit()) is not None:
             con.execute("SET memory_limit = ?", [limit])
+        from workbench.runs.limits import memory_limit  # issue 10.6: the engine's memory cap
+
+        if (limit := memory_limit()) is not None:
+            con.execute("SET memory_limit = ?", [limit])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return store
