@@ -7,14 +7,13 @@ draw the same way, and tests check figures without a browser.
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import math
 from typing import Any
 
 import plotly.graph_objects as go
 
-from workbench.wire.questions import RunResult
+from workbench.client.exports import result_csv
+from workbench.wire.questions import Run, RunResult
 from widgets._common import esc
 
 
@@ -116,18 +115,14 @@ def suppression_notice(result: RunResult) -> str:
             "size).</div>")
 
 
-def csv_text(result: RunResult) -> str:
-    """The released table as CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(result.columns)
-    writer.writerows(result.rows)
-    return out.getvalue()
+def csv_text(result: RunResult, run: Run | None = None) -> str:
+    """The released table as safe CSV with ± columns and the run's privacy preamble."""
+    return result_csv(result, run)
 
 
-def csv_link(result: RunResult, file_name: str) -> str:
+def csv_link(result: RunResult, file_name: str, run: Run | None = None) -> str:
     """A download link carrying the CSV in the page (no file is written on the server)."""
-    data = base64.b64encode(csv_text(result).encode()).decode()
+    data = base64.b64encode(csv_text(result, run).encode()).decode()
     return (f'<a class="wb-csv" download="{esc(file_name)}" href="data:text/csv;base64,{data}">'
             f"Download CSV ({esc(file_name)})</a>")
 

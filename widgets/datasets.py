@@ -38,11 +38,14 @@ def ingest_report_html(conn: d.Connection) -> str:
     reasons = table_html(["reason", "rows", "first lines"],
                          [(r.reason, r.rows, ", ".join(str(n) for n in r.lines)) for r in conn.rejections],
                          css_class="wb-rejections", empty="no rows rejected")
+    warnings = table_html(["kept, but check", "rows", "first lines"],
+                          [(r.reason, r.rows, ", ".join(str(n) for n in r.lines)) for r in conn.identity_warnings],
+                          css_class="wb-identity-warnings", empty="no invisible or look-alike characters")
     columns = table_html(["column", "type", "stored as"],
                          [(c.name, c.type, "identity (hashed)" if c.identity else
                            ("PII, hashed" if c.hashed else ("PII" if c.pii else "as is"))) for c in conn.columns],
                          css_class="wb-connection-columns")
-    return head + reasons + columns
+    return head + reasons + warnings + columns
 
 
 def readiness_html(ready: d.Readiness) -> str:
@@ -347,7 +350,8 @@ class DatasetManager(Console):
         self.ds_table.value = table_html(
             ["dataset", "organisation", "columns", "rows", "row filter", "rules", "used as"],
             [(x.name, x.org_name, ", ".join(c.name for c in x.columns),
-              f"{x.row_count:,}" if x.row_count is not None else x.row_count_note,
+              (f"{x.row_count:,}" if x.row_count_exact else f"about {x.row_count:,}")
+              if x.row_count is not None else x.row_count_note,
               x.row_filter if x.mine else ("set" if x.has_row_filter else ""),
               f"v{x.rules.version}" if x.rules else "none", ", ".join(f"@{u.dataset_macro}" for u in x.used_by))
              for x in self.datasets], css_class="wb-room-datasets", empty="no datasets provisioned yet")

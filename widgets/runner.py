@@ -1,7 +1,9 @@
 """The analyst's question runner: pick, fill, preview the cost, run, explore the released table.
 
 Run stays disabled until a preview (plan) of exactly the current question, parameters and ε has
-succeeded: the cost and expected error are seen before anything is spent.
+succeeded: the cost, the budget of every party whose data the run reads and the expected error
+are seen before anything is spent. Run always sends the preview's fingerprint, so the service
+refuses (and charges nothing) if the question, its rules or the budget split changed meanwhile.
 """
 
 from __future__ import annotations
@@ -89,7 +91,27 @@ class BudgetGauge(W.VBox):
         self.bar.bar_style = "success" if share > Decimal("0.5") else ("warning" if share > Decimal("0.2") else "danger")
         now = f"ε left now: {number_text(before.epsilon_left)} of {number_text(before.epsilon_total)}"
         then = f"; after this run: <b>{number_text(after.epsilon_left)}</b>" if after else ""
-        self.label.value = f"<span class='wb-budget-text'>{esc(now)}{then}</span>"
+        whose = f"{esc(before.org_name)}: " if before.org_name else ""
+        self.label.value = f"<span class='wb-budget-text'>{whose}{esc(now)}{then}</span>"
+
+
+def tightest(plan: q.Plan) -> int | None:
+    """The index of the charged party with the least ε left after the run (it limits the run)."""
+    if not plan.budget_after:
+        return None
+    return min(range(len(plan.budget_after)), key=lambda i: _dec(plan.budget_after[i].epsilon_left))
+
+
+def party_table(plan: q.Plan) -> str:
+    """Each charged party's ε left now and after the run (every party whose data it reads pays)."""
+    if not plan.budget_before:
+        return ""
+    rows = "".join(
+        f"<tr><td>{esc(b.org_name or b.org_id)}</td><td>{esc(number_text(b.epsilon_left))} of "
+        f"{esc(number_text(b.epsilon_total))}</td><td>{esc(number_text(a.epsilon_left))}</td></tr>"
+        for b, a in zip(plan.budget_before, plan.budget_after, strict=True))
+    return ("<table class='wb-parties'><thead><tr><th>charged party</th><th>ε left now</th>"
+            f"<th>ε left after</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _dec(value: str) -> Decimal:
@@ -241,13 +263,19 @@ class QuestionRunner(Console):
             f"<div class='wb-plan'><b>Preview</b>: {mode}; crowd size k-min {plan.k_min}."
             "<table class='wb-plan-table'><thead><tr><th>column</th><th>aggregate</th>"
             "<th>expected error (95%)</th><th>noise scale</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>{'<ul>' + notes + '</ul>' if notes else ''}</div>")
-        if plan.dp and plan.budget_before and _dec(plan.epsilon) > _dec(plan.budget_before[0].epsilon_left):
-            self.plan_box.value += ("<div class='wb-overspend' style='color:#b00020'>This needs more ε than your "
-                                    "budget has left: the service will refuse the run. Lower ε or ask the room "
-                                    "owner to raise the budget.</div>")
-        if plan.budget_before:
-            self.gauge.show_figures(plan.budget_before[0], plan.budget_after[0] if plan.budget_after else None)
+            f"<tbody>{rows}</tbody></table>{party_table(plan)}"
+            f"{'<ul>' + notes + '</ul>' if notes else ''}"
+            f"<div class='wb-fingerprint' style='color:#666;font-size:small'>plan {esc(plan.fingerprint[:12])}"
+            "</div></div>")
+        short = [b for b in plan.budget_before if _dec(plan.epsilon) > _dec(b.epsilon_left)]
+        if plan.dp and short:
+            names = ", ".join(esc(b.org_name or b.org_id) for b in short)
+            self.plan_box.value += ("<div class='wb-overspend' style='color:#b00020'>This needs more ε than "
+                                    f"your budget has left: {names} would be overspent, so the service will "
+                                    "refuse the run. Lower ε, or ask that party to raise its budget.</div>")
+        limit = tightest(plan)
+        if limit is not None:
+            self.gauge.show_figures(plan.budget_before[limit], plan.budget_after[limit])
         self.run_button.disabled = False
         self.status.info("Check the cost and expected error, then press Run.")
 
@@ -261,7 +289,9 @@ class QuestionRunner(Console):
         self.run_button.disabled = True
         show(self.progress, True)
         self.progress.value, self.progress.description, self.progress.bar_style = 1, "Running…", "info"
-        run = guarded(self.status, lambda: self.client.run(room_id, qid, self.parameters(), epsilon=eps))
+        fingerprint = self.plan.fingerprint
+        run = guarded(self.status, lambda: self.client.run(room_id, qid, self.parameters(), epsilon=eps,
+                                                           plan=fingerprint))
         if run is None:
             self.progress.bar_style, self.progress.description = "danger", "Refused"
             return
@@ -292,7 +322,7 @@ class QuestionRunner(Console):
         self.notice.value = suppression_notice(result)
         self.table.value = result_table_html(result)
         name = (self.run.question_name if self.run else "result").lower().replace(" ", "_")[:40]
-        self.download.value = csv_link(result, f"{name}.csv")
+        self.download.value = csv_link(result, f"{name}.csv", self.run)
         set_options(self.measure, [(m, m) for m in measures(result)], self.measure.value)
         show(self.result_box, True)
         self._draw()

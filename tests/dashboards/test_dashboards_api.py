@@ -59,12 +59,36 @@ def test_dashboards_are_per_organisation_and_runs_must_be_received(room):
     assert room.partner.dashboards(room.id) == []
     with pytest.raises(wb.NotFound):
         room.partner.dashboard(room.id, board.id)
-    # the template's terms say the owner receives results: the partner cannot chart them
+    # the template's terms say the owner receives results: the partner cannot chart them, and
+    # the policy records that refusal as a denial
     mine = room.partner.create_dashboard(room.id, "Partner view")
-    with pytest.raises(wb.NotFound, match="whose results your organisation receives"):
+    with pytest.raises(wb.PermissionDenied, match="not a receiver of this question's results"):
         room.partner.add_chart(room.id, mine.id, run.id, measure="reach")
+    denied = [e for e in room.partner.audit(room_id=room.id) if e.action == "dashboard.chart.add"]
+    assert [(e.outcome, e.resource_id) for e in denied] == [("denied", run.id)]
+    assert room.partner.dashboard(room.id, mine.id).charts == []
     with pytest.raises(wb.Conflict, match="already has a dashboard"):
         room.owner.create_dashboard(room.id, "overview")
+
+
+def test_a_run_whose_question_hides_its_output_cannot_be_charted(room):
+    """A receiver under the terms still may not chart a run when the question's author denies it
+    view_output for that question (the override): decided by the policy, audited as denied."""
+    question = add_q1(room)
+    room.owner.set_terms(room.id, question, receivers=[room.owner_org, room.partner_org])
+    run = room.owner.run(room.id, question, {"min_amount": 0}, epsilon="1")
+    room.owner.set_partner_permissions(room.id, room.partner_org, [
+        "manage_clean_room_roles", "manage_datasets", "view_reports", "intelligence_viewer",
+        "intelligence_creator"])
+    board = room.partner.create_dashboard(room.id, "Partner view")
+    assert room.partner.add_chart(room.id, board.id, run.id, measure="reach").charts
+    room.owner.set_question_permissions(room.id, question, [
+        {"permission": "view_output", "partner_org_id": room.partner_org, "allowed": False}])
+    with pytest.raises(wb.PermissionDenied, match="view_output"):
+        room.partner.add_chart(room.id, board.id, run.id, kind="table")
+    assert len(room.partner.dashboard(room.id, board.id).charts) == 1
+    outcomes = [e.outcome for e in room.partner.audit(room_id=room.id) if e.action == "dashboard.chart.add"]
+    assert sorted(outcomes) == ["allowed", "denied"]
 
 
 def test_intelligence_off_hides_dashboards(room):

@@ -59,5 +59,6 @@ def connect(client: wb.Client, data: bytes = USERS_CSV, name: str = "users", **k
 def past_room(publisher) -> object:
     """A room that ended yesterday."""
     today = dt.date.today()
-    return publisher.admin.create_room("Old room", start_date=today - dt.timedelta(days=30),
-                                       end_date=today - dt.timedelta(days=1))
+    room = publisher.admin.create_room("Old room", start_date=today - dt.timedelta(days=30))
+    publisher.admin.update_room(room.id, end_date=today - dt.timedelta(days=1))  # a room cannot start expired
+    return room

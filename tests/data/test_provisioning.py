@@ -57,7 +57,8 @@ def test_filter_text_is_rendered_from_the_parsed_tree(pair, store_dir):
     with store_of(store_dir).reader() as cur:
         sql = cur.execute("SELECT sql FROM duckdb_views() WHERE schema_name = 'prov'").fetchone()[0]
     assert "comment" not in sql and "region = 'it''s'" in sql
-    assert ds.row_count is None  # zero rows: below k-min
+    assert ds.row_count == 0 and ds.row_count_exact  # the owner sees its own count exactly
+    assert pair.partner.dataset(pair.room.id, ds.id).row_count is None  # the partner: below k-min
 
 
 def test_provisioning_checks_columns_names_and_ownership(pair, make_org):

@@ -49,7 +49,9 @@ def test_run_is_enabled_only_after_a_preview_of_the_same_settings(room, user_cli
     bar = runner.figure.data[0]
     assert len(bar.x) == 12 and bar.error_y.array is not None and bar.error_y.array[0] > 0
     csv = base64.b64decode(runner.download.value.split("base64,")[1].split('"')[0]).decode()
-    assert csv.splitlines()[0] == "region,age_band,reach,spend"
+    lines = csv.splitlines()  # the export: a "# key,value" preamble, then the table with ± columns
+    assert lines[0].startswith("# question,") and any(x.startswith("# epsilon,") for x in lines)
+    assert next(x for x in lines if not x.startswith("#")) == "region,age_band,reach,reach ±95%,spend,spend ±95%"
     assert "ε 1," in runner.caption.value
     assert runner.run_button.disabled  # the next run needs a fresh preview
     reach_error = runner.figure.data[0].error_y.array[0]

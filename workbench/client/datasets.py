@@ -97,10 +97,27 @@ class DatasetsAPI:
         with open(path, "rb") as fh:
             return self._send(fh, path.stat().st_size, name, fmt, "file", progress, chunk_bytes)
 
+    def start_upload(self, file_name: str, size: int, *, format: str | None = None,
+                     source: str = "file") -> w.Upload:
+        """Open an upload of ``size`` bytes (chunks follow); it counts against your uploads in flight
+        and the service's staging budget until it is turned into a connection or cancelled."""
+        return w.Upload(**self._request("POST", "/api/v1/uploads", json={
+            "file_name": file_name, "format": format or _guess(file_name), "size": size, "source": source}))
+
     def _send(self, fh: Any, size: int, name: str, fmt: str, source: str, progress: Progress,
               chunk_bytes: int) -> w.UploadSchema:
-        up = w.Upload(**self._request("POST", "/api/v1/uploads", json={
-            "file_name": name, "format": fmt, "size": size, "source": source}))
+        up = self.start_upload(name, size, format=fmt, source=source)
+        try:
+            return self._send_chunks(up, fh, size, name, progress, chunk_bytes)
+        except BaseException:
+            try:  # free the slot and the staged bytes at once rather than after the service's hour
+                self.cancel_upload(up.id)
+            except Exception:
+                pass
+            raise
+
+    def _send_chunks(self, up: w.Upload, fh: Any, size: int, name: str, progress: Progress,
+                     chunk_bytes: int) -> w.UploadSchema:
         step = max(1, min(chunk_bytes, up.chunk_bytes))
         report = progress if callable(progress) else None
         bar = _progress(size, f"uploading {name}", bool(progress) and report is None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.data import _records as rec
 from workbench.governance.actions import Action
 from workbench.governance.model import Actor, RoomAccess
 from workbench.governance.permissions import OrgRight, Permission
@@ -13,14 +14,19 @@ def _may_assign(cur: Any, actor: Actor, access: RoomAccess, dataset_id: str | No
     """Another org's dataset may be mapped only when its owner let partners assign it."""
     if dataset_id is None:
         return None
-    row = cur.execute(
-        "SELECT org_id, partners_may_assign FROM provisioned_datasets WHERE id = ? AND room_id = ?",
-        [dataset_id, access.room.id],
-    ).fetchone()
-    if row is None or row[0] == actor.org_id:
+    ds = rec.dataset(cur, access.room.id, dataset_id)
+    if ds is None or ds.org_id == actor.org_id:
         return None
-    if not row[1]:
+    if not ds.partners_may_assign:
         return "the dataset's organisation does not let partners assign it to questions"
+    return None
+
+
+def _own_dataset(cur: Any, actor: Actor, access: RoomAccess, dataset_id: str | None) -> str | None:
+    """Only the org that provisioned a dataset changes its rules or unlinks it."""
+    ds = None if dataset_id is None else rec.dataset(cur, access.room.id, dataset_id)
+    if ds is not None and ds.org_id != actor.org_id:
+        return "only the organisation that provisioned a dataset may change its rules or unlink it"
     return None
 
 
@@ -38,10 +44,10 @@ ACTIONS: tuple[Action, ...] = (
     Action(name="dataset.provision", permission=MD, writes=True,
            description="Provision a data connection into a room: queryable columns, row filter, "
                        "whether partners may assign it."),
-    Action(name="dataset.unprovision", permission=MD,
+    Action(name="dataset.unprovision", permission=MD, check=_own_dataset,
            description="Unlink a dataset from a room with its views, rules, mappings and results "
                        "(allowed after the end date: removing data is always possible)."),
-    Action(name="dataset.rules.set", permission=MD, writes=True,
+    Action(name="dataset.rules.set", permission=MD, writes=True, check=_own_dataset,
            description="Set a provisioned dataset's analysis rules (a new audited version)."),
     Action(name="dataset.read", description="See the room's provisioned datasets: names, schemas, "
                                             "labels, rules and mappings (never rows)."),

@@ -12,6 +12,7 @@ import io
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -22,6 +23,18 @@ from workbench.errors import InvalidInput, PayloadTooLarge
 #: environment variable with the upload size limit in bytes
 MAX_BYTES_ENV = "WORKBENCH_MAX_UPLOAD_BYTES"
 DEFAULT_MAX_BYTES = 4 * 1024**3
+#: decoded-size limits, checked batch by batch while a file decodes (environment overrides)
+MAX_CELLS_ENV = "WORKBENCH_MAX_DECODED_CELLS"
+DEFAULT_MAX_CELLS = 1_000_000_000
+#: decoded bytes per file byte: Parquet compresses real data a few times, a bomb thousands
+EXPANSION_ENV = "WORKBENCH_MAX_EXPANSION"
+DEFAULT_EXPANSION = 50
+#: any file may decode to this much, whatever its expansion ratio
+DECODED_FLOOR_ENV = "WORKBENCH_DECODED_FLOOR_BYTES"
+DEFAULT_DECODED_FLOOR = 256 * 1024**2
+#: rows per decoded batch (Parquet) and bytes per block (CSV) between two checks
+BATCH_ROWS = 65_536
+CSV_BLOCK = 16 << 20
 FORMATS = ("csv", "parquet")
 MAX_COLUMNS = 500
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
@@ -30,16 +43,78 @@ _FILE_NAME = re.compile(r"^[^/\\\x00-\x1f]{1,255}$")
 _STRAY_QUOTE = re.compile(rb'(?:^|,)"(?:[^"]|"")*"[^,\r\n"]', re.M)
 
 
-def max_upload_bytes() -> int:
-    """The configured size limit (``WORKBENCH_MAX_UPLOAD_BYTES``), read on every upload."""
-    raw = os.environ.get(MAX_BYTES_ENV)
+def env_limit(name: str, default: int) -> int:
+    """A positive whole-number limit from the environment (read on every use), or its default."""
+    raw = os.environ.get(name)
     if not raw:
-        return DEFAULT_MAX_BYTES
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidInput(f"{MAX_BYTES_ENV} must be a whole number of bytes, not {raw!r}") from None
+        raise InvalidInput(f"{name} must be a whole number, not {raw!r}") from None
     return max(1, value)
+
+
+def max_upload_bytes() -> int:
+    """The configured size limit (``WORKBENCH_MAX_UPLOAD_BYTES``), read on every upload."""
+    return env_limit(MAX_BYTES_ENV, DEFAULT_MAX_BYTES)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecodeLimit:
+    """How far one file may decode: cells (rows x columns) and bytes held in memory."""
+
+    #: the file's own size in bytes
+    size: int
+    #: most rows x columns
+    cells: int
+    #: most decoded bytes: the expansion limit, or the staging budget left when that is smaller
+    bytes: int
+    where: str
+
+    @classmethod
+    def for_file(cls, size: int, where: str, budget: int | None = None) -> "DecodeLimit":
+        """The configured limits for a file of ``size`` bytes (``budget``: staging bytes left)."""
+        by_ratio = max(env_limit(EXPANSION_ENV, DEFAULT_EXPANSION) * size,
+                       env_limit(DECODED_FLOOR_ENV, DEFAULT_DECODED_FLOOR))
+        return cls(size=size, cells=env_limit(MAX_CELLS_ENV, DEFAULT_MAX_CELLS),
+                   bytes=by_ratio if budget is None else min(by_ratio, budget), where=where)
+
+    def check(self, rows: int, columns: int, decoded: int) -> None:
+        """Refuse as soon as what has been decoded so far (or a file's own claim) is over a limit."""
+        if rows * columns > self.cells:
+            raise PayloadTooLarge(
+                f"{self.where} decodes to more than {self.cells:,} cells (rows x columns; {columns} "
+                f"columns, over {rows:,} rows so far); split the file or keep fewer columns",
+                cells=rows * columns, limit=self.cells)
+        if decoded > self.bytes:
+            raise PayloadTooLarge(
+                f"{self.where} decodes to more than {self.bytes:,} bytes in memory from a "
+                f"{self.size:,}-byte file (expansion over {decoded / max(self.size, 1):,.0f}x, or "
+                "the service's staging budget is used up); a file that expands this much is refused: "
+                "split it, or retry when other uploads have finished",
+                decoded=decoded, limit=self.bytes)
+
+
+def _decode(batches: Any, schema: pa.Schema, limit: DecodeLimit, where: str) -> Parsed:
+    """Decode batch by batch into our stored types, checking the limits after each batch.
+
+    Each batch is converted as it arrives (dictionary-encoded columns expanded, narrow integers
+    widened), so what is counted is what memory will hold; the next batch is never decoded
+    once the limits are passed.
+    """
+    parts: list[pa.Table] = []
+    rows = decoded = 0
+    for batch in batches:
+        part = _normalise_types(pa.Table.from_batches([batch]), where)
+        rows += part.table.num_rows
+        decoded += part.table.nbytes
+        limit.check(rows, len(schema), decoded)
+        parts.append(part.table)
+    if not parts:
+        return _normalise_types(schema.empty_table(), where)
+    first = _normalise_types(parts[0].slice(0, 0), where)
+    return Parsed(pa.concat_tables(parts), first.columns, None)
 
 
 def check_size(size: int) -> None:
@@ -146,7 +221,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "double": pa.float64(),
     "text": pa.string(),
     "date": pa.date32(),
-    "timestamp": pa.timestamp("us", tz="UTC"),
+    "timestamp": pa.timestamp("us"),  # UTC wall time (zones are converted on upload)
 }
 
 
@@ -162,10 +237,9 @@ def _normalise_types(table: pa.Table, where: str) -> Parsed:
                 "text, integer, double, boolean, date or timestamp columns",
                 column=name,
             )
-        target = ARROW_TYPES[ours]
-        if ours == "timestamp" and t.tz is None:
-            target = pa.timestamp("us")
-            ours = "timestamp"
+        # timestamps are stored as UTC without a zone: an instant with a zone becomes its UTC
+        # wall time here, in Arrow, so the store's session time zone never shifts it
+        target = pa.timestamp("us") if ours == "timestamp" else ARROW_TYPES[ours]
         if col.type != target:
             col = col.cast(target)
         columns.append(Column(name, ours))
@@ -208,8 +282,11 @@ def _header(data: bytes | bytearray) -> list[str]:
     return [n.strip() for n in names]
 
 
-def parse_csv(data: bytes | bytearray, file_name: str = "the file") -> Parsed:
-    """Parse RFC 4180 CSV (comma, double quotes, a header line, UTF-8) into Arrow."""
+def parse_csv(data: bytes | bytearray, file_name: str = "the file", budget: int | None = None) -> Parsed:
+    """Parse RFC 4180 CSV (comma, double quotes, a header line, UTF-8) into Arrow.
+
+    Decoding streams block by block and stops at the first block past the decoded-size limits.
+    """
     where = f"the file {file_name!r}" if file_name != "the file" else "the file"
     if not data or data.isspace():
         raise InvalidInput(f"{where} is empty; it needs a header line and at least one data row")
@@ -227,13 +304,15 @@ def parse_csv(data: bytes | bytearray, file_name: str = "the file") -> Parsed:
         problems.append((row.number, row.expected_columns, row.actual_columns))
         return "skip" if len(problems) < 5 else "error"
 
-    read = pcsv.ReadOptions(use_threads=True, block_size=16 << 20, column_names=names, skip_rows=1)
+    limit = DecodeLimit.for_file(len(data), where, budget)
+    read = pcsv.ReadOptions(use_threads=True, block_size=CSV_BLOCK, column_names=names, skip_rows=1)
     parse = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False)
     convert = pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True,
                                   quoted_strings_can_be_null=False)
     try:
-        table = pcsv.read_csv(pa.BufferReader(data), read_options=read, parse_options=parse,
-                              convert_options=convert)
+        reader = pcsv.open_csv(pa.BufferReader(data), read_options=read, parse_options=parse,
+                               convert_options=convert)
+        decoded = _decode(reader, reader.schema, limit, where)
     except pa.ArrowInvalid as exc:
         if "columns" not in str(exc):
             raise InvalidInput(f"{where} is not valid CSV: {_arrow_message(exc)}") from None
@@ -254,11 +333,10 @@ def parse_csv(data: bytes | bytearray, file_name: str = "the file") -> Parsed:
             f"{len(names)} fields like the header. Quote values that contain commas",
             lines=lines,
         ) from None
-    if table.num_rows == 0:
+    if decoded.table.num_rows == 0:
         raise InvalidInput(f"{where} has a header line but no data rows")
-    _check_quoting(table, data, where)
-    parsed = _normalise_types(table, where)
-    return Parsed(parsed.table, parsed.columns, first_line=2)
+    _check_quoting(decoded.table, data, where)
+    return Parsed(decoded.table, decoded.columns, first_line=2)
 
 
 def _arrow_message(exc: Exception) -> str:
@@ -295,8 +373,12 @@ def _check_quoting(table: pa.Table, data: bytes | bytearray, where: str) -> None
         )
 
 
-def parse_parquet(data: bytes | bytearray, file_name: str = "the file") -> Parsed:
-    """Read a Parquet file held in memory; anything else is refused as not Parquet."""
+def parse_parquet(data: bytes | bytearray, file_name: str = "the file", budget: int | None = None) -> Parsed:
+    """Read a Parquet file held in memory; anything else is refused as not Parquet.
+
+    The footer's claims (rows x columns, uncompressed size) are checked first, then the real
+    decoded size batch by batch, so a small file that expands hugely stops before memory grows.
+    """
     where = f"the file {file_name!r}" if file_name != "the file" else "the file"
     if not data:
         raise InvalidInput(f"{where} is empty")
@@ -305,20 +387,25 @@ def parse_parquet(data: bytes | bytearray, file_name: str = "the file") -> Parse
             f"{where} is not a Parquet file (it lacks Parquet's PAR1 markers); upload a real "
             "Parquet file, or name CSV files .csv"
         )
+    limit = DecodeLimit.for_file(len(data), where, budget)
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        source = pq.ParquetFile(pa.BufferReader(data))
+        meta = source.metadata
+        check_column_names(source.schema_arrow.names, where)
+        limit.check(meta.num_rows, len(source.schema_arrow),
+                    sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)))
+        decoded = _decode(source.iter_batches(batch_size=BATCH_ROWS), source.schema_arrow, limit, where)
     except (pa.ArrowException, OSError) as exc:
         raise InvalidInput(f"{where} is a damaged Parquet file: {_arrow_message(exc)}") from None
-    check_column_names(table.column_names, where)
-    if table.num_rows == 0:
+    if decoded.table.num_rows == 0:
         raise InvalidInput(f"{where} has columns but no rows")
-    return _normalise_types(table, where)
+    return decoded
 
 
-def parse(data: bytes | bytearray, fmt: str, file_name: str = "the file") -> Parsed:
-    """Parse ``data`` in the given format (csv | parquet)."""
+def parse(data: bytes | bytearray, fmt: str, file_name: str = "the file", budget: int | None = None) -> Parsed:
+    """Parse ``data`` in the given format (csv | parquet); ``budget``: staging bytes left."""
     if fmt == "csv":
-        return parse_csv(data, file_name)
+        return parse_csv(data, file_name, budget)
     if fmt == "parquet":
-        return parse_parquet(data, file_name)
+        return parse_parquet(data, file_name, budget)
     raise InvalidInput(f"unknown format {fmt!r}; use one of {FORMATS}")

@@ -8,7 +8,8 @@ Arrow table: the raw values stay in memory and only digests are written.
 
 Canonical forms:
 
-- email: surrounding whitespace trimmed, lowercased, one ``@`` with a dotted domain;
+- every kind: Unicode NFC first, then surrounding whitespace trimmed and lowercased;
+- email: one ``@`` with a dotted domain;
 - maid: lowercase ``8-4-4-4-12`` UUID (hyphens and braces optional on input); the all-zero id
   (tracking limited) is refused;
 - ip: IPv4 dotted quad without leading zeros; IPv6 compressed as RFC 5952 (Python's
@@ -66,21 +67,82 @@ TRIM_CHARS = " \t\r\n\x0b\x0c"
 def _clean(col: str) -> str:
     if col.startswith('"__clean'):
         return col
-    return f"lower(trim(CAST({col} AS VARCHAR), {_WS}))"
+    return f"lower(trim(nfc_normalize(CAST({col} AS VARCHAR)), {_WS}))"
 
 
-def clean_arrow(values: Any) -> Any:
-    """Trimmed, lowercased text of an Arrow column: the same as the SQL cleaning, computed once.
-
-    Give the result the column name ``__clean`` and pass that name to the SQL builders: they
-    then skip their own trim/lower, so the work is not repeated in the filter and the hash.
-    """
+def _text(values: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = pc.cast(values, pa.string())
+    return values
+
+
+def clean_arrow(values: Any) -> Any:
+    """NFC-normalised, trimmed, lowercased text of an Arrow column: the SQL cleaning, computed once.
+
+    NFC comes first, so a composed and a decomposed spelling of one address (``é`` and
+    ``e`` + combining acute) hash alike. An all-ASCII column (the usual case) is already NFC,
+    so the normalisation pass is skipped for it. Give the result the column name ``__clean`` and
+    pass that name to the SQL builders: they then skip their own cleaning.
+    """
+    import pyarrow.compute as pc
+
+    values = _text(values)
+    if not pc.all(pc.string_is_ascii(values)).as_py():
+        values = pc.utf8_normalize(values, "NFC")
     return pc.utf8_lower(pc.utf8_trim(values, characters=TRIM_CHARS))
+
+
+def sha256_hex(values: Any) -> Any:
+    """Lowercase hex SHA-256 of each UTF-8 text value (NULL stays NULL), as an Arrow array.
+
+    polars-hash computes it in Rust with the CPU's SHA extensions, several times faster than
+    DuckDB's ``sha256``; the digests are byte for byte the same (tests compare them).
+    """
+    import polars as pl
+    import polars_hash as plh
+
+    series = pl.from_arrow(_text(values))
+    return pl.DataFrame({"v": series}).select(plh.col("v").chash.sha2_256()).to_series().to_arrow()
+
+
+#: characters no reader sees: format controls (zero-width space and joiners, bidi marks, BOM,
+#: soft hyphen, ...), the combining grapheme joiner, Hangul fillers and variation selectors
+INVISIBLE = r"[\p{Cf}\x{034F}\x{115F}\x{1160}\x{3164}\x{FFA0}\x{FE00}-\x{FE0F}]"
+#: Latin look-alikes (Cyrillic, Greek, Armenian, Cherokee letters, fullwidth forms) next to ASCII
+#: letters: ``pаypal`` with a Cyrillic ``а``. Accented Latin (``josé``) is not flagged.
+_LOOKALIKE = r"[\p{Cyrillic}\p{Greek}\p{Armenian}\p{Cherokee}\x{FF01}-\x{FF5E}]"
+CONFUSABLE = rf"[A-Za-z].*{_LOOKALIKE}|{_LOOKALIKE}.*[A-Za-z]"
+
+WARNINGS: tuple[tuple[str, str], ...] = (
+    ("invisible characters (zero-width, bidirectional or format controls)", INVISIBLE),
+    ("look-alike letters of another script next to ASCII letters (e.g. a Cyrillic a in a Latin word)", CONFUSABLE),
+)
+
+
+def suspicious_rows(clean: Any) -> list[tuple[str, Any]]:
+    """(reason, row positions) of identifiers with invisible or confusable characters.
+
+    Only non-ASCII values can have either, so an all-ASCII column costs one cheap pass.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    odd = pc.invert(pc.fill_null(pc.string_is_ascii(clean), True))
+    if not pc.any(odd).as_py():
+        return []
+    positions = pc.indices_nonzero(odd if isinstance(odd, pa.Array) else odd.combine_chunks())
+    candidates = pc.take(clean, positions)
+    out = []
+    for reason, pattern in WARNINGS:
+        hits = pc.fill_null(pc.match_substring_regex(candidates, pattern), False)
+        found = np.asarray(pc.filter(positions, hits))
+        if len(found):
+            out.append((reason, found))
+    return out
 
 
 def _email_ok(s: str) -> str:
@@ -259,5 +321,5 @@ def hash_sql(kind: IdentityKind, normalised: str) -> str:
 
 
 def pii_hash_sql(column: str) -> str:
-    """SQL for a PII field kept hashed: SHA-256 of its trimmed, lowercased text (NULL stays NULL)."""
+    """SQL for a PII field kept hashed: SHA-256 of its NFC, trimmed, lowercased text (NULL stays NULL)."""
     return f"sha256({_clean(quote_ident(column))})"

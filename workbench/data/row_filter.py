@@ -83,7 +83,19 @@ def check_row_filter(text: str, columns: list[str]) -> str:
             raise InvalidInput(f"the row filter contains {type(node).__name__}, which is not allowed")
     for col in tree.find_all(exp.Column):
         col.set("this", exp.to_identifier(known[col.name.lower()], quoted=True))
+    tree = tree.transform(_utc_today)
     return tree.sql(dialect=DIALECT, comments=False)
+
+
+def _utc_today(node: exp.Expression) -> exp.Expression:
+    """CURRENT_DATE is the date in UTC, whatever the store's session time zone (dates are UTC)."""
+    if isinstance(node, exp.CurrentDate):
+        return sqlglot.parse_one(UTC_TODAY, dialect=DIALECT)
+    return node
+
+
+#: today's date in UTC, in DuckDB
+UTC_TODAY = "CAST(timezone('UTC', current_timestamp) AS DATE)"
 
 
 _PREDICATES = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,

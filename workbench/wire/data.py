@@ -98,6 +98,9 @@ class Connection(BaseModel):
     rows_rejected: int
     distinct_identities: int
     rejections: list[Rejection]
+    #: kept identifiers with invisible or look-alike characters, by reason (counts and first
+    #: lines, never values): worth checking before matching on them
+    identity_warnings: list[Rejection] = []
     columns: list[ConnectionColumn]
     created_at: dt.datetime
     #: rooms this connection is provisioned into
@@ -196,9 +199,12 @@ class Dataset(BaseModel):
     #: the filter text (own datasets only); partners see only whether one is set
     row_filter: str | None
     has_row_filter: bool
-    #: rows in the view; None when below the room's k-min (never exact below it)
+    #: rows in the view: exact for one's own datasets; another party's is rounded to two
+    #: significant digits and never shown below the room's k-min (None there)
     row_count: int | None
     row_count_note: str
+    #: True only for one's own datasets
+    row_count_exact: bool = False
     rules: Rules | None
     used_by: list[Usage]
     created_at: dt.datetime
