@@ -13,8 +13,8 @@ import ipywidgets as W
 
 from workbench.client import Client
 from workbench.wire import audiences as a
-from widgets._common import (Console, Status, button, esc, guarded, heading, pick_room, set_options,
-                             show_figure, table_html)
+from widgets._common import (Console, Status, button, esc, guarded, heading, number_text,
+                             pick_room, set_options, show_figure, table_html)
 from widgets.runner import parameter_value, parameter_widget
 
 SMALL = W.Layout(width="220px")
@@ -26,7 +26,7 @@ def cohort_rows(cohorts: list[a.Cohort]) -> list[list[Any]]:
     for c in cohorts:
         size = "-" if c.size is None else (f"{c.size:,} ± {c.size_ci95:.0f}" if c.dp and
                                            c.size_ci95 else f"{c.size:,}")
-        rows.append([c.name, c.kind, c.version, size, c.status, c.epsilon_spent,
+        rows.append([c.name, c.kind, c.version, size, c.status, number_text(c.epsilon_spent),
                      c.refreshed_at[:19]])
     return rows
 
