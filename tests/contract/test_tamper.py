@@ -138,3 +138,16 @@ def test_a_forged_chain_from_the_service_is_refused_by_the_client():
     with pytest.raises(wb.TamperDetected, match="no longer extends the head you verified"):
         check_chain(Chain(room_id="r", chain="ledger", head=h1, length=2, entries=good),
                     {"head": "f" * 64, "length": 2})
+
+
+def test_deleting_an_audit_event_with_the_key_stops_the_service(served: Served):
+    room, _ = _room_with_runs(served, 1)
+    served.stop()
+    store = served.open_store()
+    with store.transaction() as cur:
+        (seq,) = cur.execute("SELECT min(seq) FROM audit_events WHERE room_id = ?"
+                             " AND action = 'run.create'", [room.id]).fetchone()
+        cur.execute("DELETE FROM audit_events WHERE seq = ?", [seq])
+    store.close()
+    with pytest.raises(RuntimeError, match="audit log's hash chain is broken at event"):
+        served.start()

@@ -17,6 +17,7 @@ from typing import Any
 from workbench.contract import _records as rec
 from workbench.contract.chain import GENESIS, Entry, link, verify
 from workbench.errors import TamperDetected
+from workbench.governance import audit
 from workbench.governance.model import Actor
 from workbench.governance.policy import ensure_allowed
 from workbench.ids import parse_uuid
@@ -128,6 +129,13 @@ def chain_view(store: Store, actor: Actor, room_id: str) -> w.Chain:
 
 
 def verify_at_startup(store: Store) -> int:
-    """Refuse to serve a store whose chains are broken (TamperDetected says where)."""
+    """Refuse to serve a store whose chains (every room's ledger, the audit log) are broken;
+    TamperDetected says where. Returns how many ledger chains were checked."""
     with store.reader() as cur:
+        bad = audit.first_broken(cur)
+        if bad is not None:
+            raise TamperDetected(
+                f"the audit log's hash chain is broken at event {bad}: an event was removed, "
+                "changed or added outside the service. Restore the store from a backup you trust",
+                chain="audit", seq=bad)
         return check_store(cur)
