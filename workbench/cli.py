@@ -59,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
           f"OpenAPI at /openapi.json); Ctrl-C stops", flush=True)
     from workbench.schedules import start_scheduler
 
-    scheduler = start_scheduler(store)  # one per store: only this process holds the store
+    scheduler = start_scheduler(store, engine)  # one per store: only this process holds it
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:

@@ -140,3 +140,45 @@ def test_a_scheduled_flow_runs_when_due(clocked: Clocked) -> None:
     assert flow_run.trigger == "schedule" and flow_run.schedule_id == s.id
     assert flow_run.status == "succeeded"
     clocked.clock.set(dt.datetime.now(dt.UTC))
+
+
+PUBLISHER_ONLY = ("SELECT p.region, COUNT(DISTINCT p.email) AS users FROM publisher p "
+                  "GROUP BY p.region")
+
+
+def _spent(client, room_id: str, org_id: str) -> Fraction:
+    budget = client.budget(room_id, org_id)
+    return Fraction(budget.epsilon_total) - Fraction(budget.epsilon_left)
+
+
+def test_a_step_reads_an_earlier_cohort_as_a_dataset_restricted_to_its_members(
+        clocked: Clocked) -> None:
+    room, _ = _room(clocked)
+    buyers = add_user_list(room)
+    q = room.owner.create_question(room.id, "Publisher users by region", PUBLISHER_ONLY)
+    room.owner.add_question(room.id, q.id)
+    plain = room.owner.run(room.id, q.id, epsilon="2")
+    assert sum(r[1] for r in room.owner.run_result(room.id, plain.id).rows) > 300  # 400 users
+    advertiser_before = _spent(room.owner, room.id, room.partner_org)
+    flow = room.owner.create_flow(room.id, "buyers by region", [
+        {"name": "buyers", "kind": "cohort", "question_id": buyers,
+         "parameters": {"min_amount": 0}, "epsilon": "0.5"},
+        {"name": "by_region", "question_id": q.id, "epsilon": "2", "after": ["buyers"],
+         "cohort_input": {"step": "buyers", "macro": "publisher"}}])
+    run = room.owner.run_flow(room.id, flow.id)
+    steps = {s.step: s for s in run.steps}
+    assert run.status == "succeeded", run
+    released = room.owner.run_result(room.id, steps["by_region"].run_id)
+    assert 120 < sum(r[1] for r in released.rows) < 280  # the 200 buyers, not all 400 users
+    # the cohort was built from the advertiser's data too: its party is charged for the step
+    assert _spent(room.owner, room.id, room.partner_org) >= advertiser_before + Fraction(2)
+
+
+def test_a_cohort_input_names_a_macro_the_question_reads(clocked: Clocked) -> None:
+    room, q1 = _room(clocked)
+    buyers = add_user_list(room)
+    with pytest.raises(InvalidInput) as refused:
+        room.owner.create_flow(room.id, "wrong macro", [
+            {"name": "c", "kind": "cohort", "question_id": buyers},
+            _step("reach", q1, after=["c"], cohort_input={"step": "c", "macro": "nowhere"})])
+    assert "does not use" in refused.value.message

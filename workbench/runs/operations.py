@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -93,12 +93,31 @@ def _check_active(cur: Any, access: RoomAccess) -> None:
                        missing=list(ready.missing))
 
 
+class CohortRestrictedRun(w.RunRequest):
+    """A run whose dataset macros read only a cohort's members (flow steps; never on the wire).
+
+    ``views`` maps a dataset macro to a view holding only the cohort's members of that dataset;
+    ``derived_from`` lists the datasets the cohort was built from, whose parties are charged too.
+    """
+
+    views: dict[str, str] = {}
+    derived_from: list[str] = []
+
+
 def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
              body: w.PlanRequest) -> Prepared:
     room = access.room
     _check_active(cur, access)
     stored, spec = stored_question(cur, room.id, question_id)
     bindings = room_bindings(cur, room.id, tuple(spec.fields))
+    derived_from: set[str] = set()
+    if isinstance(body, CohortRestrictedRun):
+        unknown = sorted(set(body.views) - set(bindings))
+        if unknown:
+            raise InvalidInput(f"the question reads no dataset macro {unknown[0]!r}")
+        bindings = {m: replace(b, view=body.views[m]) if m in body.views else b
+                    for m, b in bindings.items()}
+        derived_from = set(body.derived_from)
     compiled = compile_question(spec, bindings, body.parameters,
                                 mode="dp" if room.dp_enabled else "exact")
     receivers = effective_receivers(cur, room, stored.id, actor.org_id)
@@ -112,7 +131,7 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
         budgets.check_epsilon(cur, room, epsilon)
         dp = plan_dp(compiled, room.k_min, epsilon, delta)
     sources = rec.dataset_sources(cur, room.id, {b.dataset_id for b in bindings.values()
-                                                 if b.dataset_id})
+                                                 if b.dataset_id} | derived_from)
     parties = sorted({s.org_id for s in sources})
     datasets = manifest.dataset_entries(cur, room.id, sources)
     charged = (dp.plan.epsilon, dp.plan.delta) if dp is not None else (Fraction(0), Fraction(0))

@@ -7,15 +7,16 @@ the service's clock (``WORKBENCH_CLOCK_FILE`` makes it a clock that tests move; 
 
 from __future__ import annotations
 
+from workbench.engine import Engine
 from workbench.schedules.clock import from_environment
 from workbench.schedules.flows import scheduled_flow_run
 from workbench.schedules.scheduler import Scheduler
 from workbench.store import Store
 
 
-def start_scheduler(store: Store) -> Scheduler:
-    """Start firing the store's due schedules in a background thread."""
-    scheduler = Scheduler(store, from_environment(), run_flow=scheduled_flow_run)
+def start_scheduler(store: Store, engine: Engine | None = None) -> Scheduler:
+    """Start firing the store's due schedules in a background thread, on the service's engine."""
+    scheduler = Scheduler(store, from_environment(), run_flow=scheduled_flow_run, engine=engine)
     scheduler.start()
     return scheduler
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -288,9 +290,29 @@ def step_runs(cur: Any, flow_run_id: str) -> list[StepRunRecord]:
                      " ORDER BY position", [flow_run_id])
 
 
-def room_schedules_and_flows_removed(cur: Any, room_id: str) -> None:
-    """Drop every schedule and flow of a room (the room itself goes)."""
-    for rec in list_schedules(cur, room_id):
-        delete_schedule(cur, rec.id)
-    for flow in list_flows(cur, room_id):
-        delete_flow(cur, flow.id)
+# -- cohort views (a flow step's dataset restricted to a cohort's members) ---------------------
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _checked(name: str, what: str) -> str:
+    for part in name.split("."):
+        if not _IDENT.match(part):
+            raise ValueError(f"{what} {name!r} is not a plain identifier")
+    return name
+
+
+def create_cohort_view(cur: Any, view: str, source_view: str, identity: str,
+                       cohort_id: str) -> None:
+    """``view``: the rows of ``source_view`` whose identity is a member of the cohort.
+
+    Every name is trusted metadata checked to be a plain identifier, and ``cohort_id`` a parsed
+    UUID: a view's text cannot carry bound parameters."""
+    uuid.UUID(cohort_id)
+    cur.execute(f'CREATE VIEW {_checked(view, "view")} AS SELECT * FROM '
+                f'{_checked(source_view, "view")} WHERE "{_checked(identity, "column")}" IN '
+                f"(SELECT member FROM cohort_members WHERE cohort_id = '{cohort_id}')")
+
+
+def drop_cohort_view(cur: Any, view: str) -> None:
+    cur.execute(f"DROP VIEW IF EXISTS {_checked(view, 'view')}")

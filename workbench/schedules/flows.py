@@ -14,13 +14,17 @@ import graphlib
 import logging
 from typing import Any
 
+from workbench.audiences import _records as audience_records
 from workbench.audiences.cohorts import create_cohort
+from workbench.engine import Engine
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
 from workbench.ids import new_id, parse_uuid
 from workbench.questions import _records as question_records
-from workbench.runs.operations import run_question
+from workbench.questions.operations import room_bindings
+from workbench.questions.spec import Question
+from workbench.runs.operations import CohortRestrictedRun, run_question
 from workbench.schedules import _records as records
 from workbench.schedules.clock import Clock, SystemClock
 from workbench.schedules.operations import _room_access
@@ -90,8 +94,11 @@ def _check_steps(cur: Any, room_id: str, steps: list[w.FlowStep]) -> list[dict[s
                                    "'after')")
             if step.kind != "question":
                 raise InvalidInput(f"step {step.name!r}: only question steps read a cohort")
-            raise InvalidInput(f"step {step.name!r}: reading a cohort as a dataset macro is not "
-                               "supported yet; run the analytical question on the room's datasets")
+            macros = question_records_macros(found)
+            if step.cohort_input.macro not in macros:
+                raise InvalidInput(f"step {step.name!r} reads the cohort as "
+                                   f"{step.cohort_input.macro!r}, which its question does not use "
+                                   f"(its dataset macros: {sorted(macros)})")
         out.append(step.model_dump(mode="json") | {"question_id": question_id})
     return out
 
@@ -180,22 +187,57 @@ def flow_run_out(cur: Any, rec: records.FlowRunRecord) -> w.FlowRun:
                      steps=steps)
 
 
+def question_records_macros(found: question_records.QuestionRecord) -> set[str]:
+    """The dataset macros a stored question reads."""
+    return set(Question.from_dict(found.spec_dict()).fields)
+
+
+def _cohort_view(store: Store, room_id: str, flow_run_id: str, step_name: str,
+                 cohort_input: w.CohortInput, cohort_id: str) -> tuple[str, list[str]]:
+    """A view of the step's dataset macro holding only the cohort's members; returns its name
+    and the datasets the cohort was built from (their parties are charged by the run)."""
+    macro = cohort_input.macro
+    view = f"cohort_views.v_{flow_run_id.replace('-', '')}_{step_name.lower()}"
+    with store.transaction() as cur:
+        cohort = audience_records.cohort(cur, room_id, cohort_id)
+        if cohort is None or cohort.status != "ready":
+            raise InvalidInput(f"the cohort of step {cohort_input.step!r} is not ready")
+        binding = room_bindings(cur, room_id, (macro,)).get(macro)
+        if binding is None or binding.rules.identity is None:
+            raise InvalidInput(f"the room has no dataset with an identity mapped to {macro!r}")
+        records.create_cohort_view(cur, view, binding.view, binding.rules.identity, cohort_id)
+    return view, list(cohort.datasets)
+
+
 def _run_step(store: Store, actor: Actor, room_id: str, flow_run_id: str, step: w.FlowStep,
-              cohorts: dict[str, str]) -> tuple[str | None, str | None, str, str]:
+              cohorts: dict[str, str], engine: Engine | None
+              ) -> tuple[str | None, str | None, str, str]:
     """Run one step; returns (run id, cohort id, epsilon, delta) charged."""
     if step.kind == "cohort":
         cohort = create_cohort(store, actor, room_id, wa.CohortCreate(
             name=f"{step.name} (flow run {flow_run_id[:8]})", question_id=step.question_id,
             parameters=step.parameters, epsilon=step.epsilon))
         return None, cohort.id, cohort.epsilon_spent, "0"
-    request = wq.RunRequest(parameters=step.parameters, epsilon=step.epsilon, delta=step.delta)
-    run = run_question(store, actor, room_id, step.question_id, request)
+    request: wq.RunRequest = wq.RunRequest(parameters=step.parameters, epsilon=step.epsilon,
+                                          delta=step.delta)
+    if step.cohort_input is None:
+        run = run_question(store, actor, room_id, step.question_id, request, engine=engine)
+        return run.id, None, run.epsilon, run.delta
+    view, derived_from = _cohort_view(store, room_id, flow_run_id, step.name, step.cohort_input,
+                                      cohorts[step.cohort_input.step])
+    try:
+        run = run_question(store, actor, room_id, step.question_id, CohortRestrictedRun(
+            parameters=step.parameters, epsilon=step.epsilon, delta=step.delta,
+            views={step.cohort_input.macro: view}, derived_from=derived_from), engine=engine)
+    finally:
+        with store.transaction() as cur:
+            records.drop_cohort_view(cur, view)
     return run.id, None, run.epsilon, run.delta
 
 
 def execute_flow(store: Store, actor: Actor, room_id: str, flow_id: str, *,
                  trigger: str = "hand", schedule_id: str | None = None,
-                 clock: Clock | None = None) -> str:
+                 clock: Clock | None = None, engine: Engine | None = None) -> str:
     """Run every step in dependency order; a failed step skips its dependents. Returns the id."""
     clock = clock or SystemClock()
     with store.reader() as cur:
@@ -224,7 +266,7 @@ def execute_flow(store: Store, actor: Actor, room_id: str, flow_id: str, *,
                                     started_at=clock.now())
         try:
             run_id, cohort_id, eps, delta = _run_step(store, actor, room_id, flow_run_id, step,
-                                                      cohorts)
+                                                      cohorts, engine)
             status[name] = "succeeded"
             if cohort_id is not None:
                 cohorts[name] = cohort_id
@@ -249,21 +291,21 @@ def execute_flow(store: Store, actor: Actor, room_id: str, flow_id: str, *,
 
 
 def start_flow_run(store: Store, actor: Actor, room_id: str, flow_id: str,
-                   clock: Clock | None = None) -> w.FlowRun:
+                   clock: Clock | None = None, engine: Engine | None = None) -> w.FlowRun:
     """Run a flow by hand (Flow Runs permission); returns when every step has finished."""
     room_id, flow_id = parse_uuid(room_id, "room"), parse_uuid(flow_id, "flow")
     with store.reader() as cur:
         _room_access(cur, actor, "flow.run", room_id, resource_type="flow", resource_id=flow_id)
         _load(cur, room_id, flow_id)
-    flow_run_id = execute_flow(store, actor, room_id, flow_id, clock=clock)
+    flow_run_id = execute_flow(store, actor, room_id, flow_id, clock=clock, engine=engine)
     return get_flow_run(store, actor, room_id, flow_run_id)
 
 
-def scheduled_flow_run(store: Store, actor: Any, room_id: str, flow_id: str,
-                       schedule_id: str) -> str:
+def scheduled_flow_run(store: Store, actor: Actor, room_id: str, flow_id: str,
+                       schedule_id: str, engine: Engine | None) -> str:
     """The scheduler's way to run a flow (permissions were checked at fire time)."""
     return execute_flow(store, actor, room_id, flow_id, trigger="schedule",
-                        schedule_id=schedule_id)
+                        schedule_id=schedule_id, engine=engine)
 
 
 def list_flow_runs(store: Store, actor: Actor, room_id: str, flow_id: str) -> list[w.FlowRun]:

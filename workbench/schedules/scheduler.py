@@ -25,11 +25,12 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
 
+from workbench.engine import Engine
 from workbench.errors import (BudgetExceeded, Conflict, InvalidInput, NotFound,
                               PermissionDenied, RoomExpired, RuleViolation, WorkbenchError)
 from workbench.governance.audit import record
+from workbench.governance.model import Actor
 from workbench.governance.policy import ensure_allowed
 from workbench.ids import new_id
 from workbench.runs.operations import run_question
@@ -48,8 +49,8 @@ REFUSALS: tuple[type[WorkbenchError], ...] = (
     BudgetExceeded, Conflict, InvalidInput, NotFound, PermissionDenied, RoomExpired,
     RuleViolation)
 
-#: runs a flow for a schedule: (store, actor, room_id, flow_id, schedule_id) -> flow run id
-FlowRunner = Callable[[Store, Any, str, str, str], str]
+#: runs a flow for a schedule: (store, actor, room_id, flow_id, schedule_id, engine) -> its id
+FlowRunner = Callable[[Store, Actor, str, str, str, "Engine | None"], str]
 
 
 def _count_missed(rec: records.ScheduleRecord, due: dt.datetime, now: dt.datetime) -> int:
@@ -75,7 +76,8 @@ def _claim(store: Store, rec: records.ScheduleRecord, now: dt.datetime) -> bool:
 
 
 def fire(store: Store, rec: records.ScheduleRecord, now: dt.datetime,
-         run_flow: FlowRunner | None = None) -> records.FireRecord | None:
+         run_flow: FlowRunner | None = None, engine: Engine | None = None
+         ) -> records.FireRecord | None:
     """Fire one due schedule as its owner; None when it was not ours to fire."""
     due = rec.next_fire_at
     if due is None or not _claim(store, rec, now):
@@ -94,12 +96,12 @@ def fire(store: Store, rec: records.ScheduleRecord, now: dt.datetime,
                            detail={"schedule_id": rec.id})
         if rec.target_kind == "question":
             run = run_question(store, actor, rec.room_id, rec.target_id, wq.RunRequest(
-                parameters=rec.params, epsilon=rec.epsilon, delta=rec.delta))
+                parameters=rec.params, epsilon=rec.epsilon, delta=rec.delta), engine=engine)
             run_id = run.id
         else:
             if run_flow is None:
                 raise Conflict("flows cannot run here")
-            flow_run_id = run_flow(store, actor, rec.room_id, rec.target_id, rec.id)
+            flow_run_id = run_flow(store, actor, rec.room_id, rec.target_id, rec.id, engine)
     except REFUSALS as err:
         outcome, reason = "refused", err.message
     except WorkbenchError as err:
@@ -128,8 +130,9 @@ class Scheduler:
     """A daemon thread that fires due schedules every ``tick`` seconds."""
 
     def __init__(self, store: Store, clock: Clock, *, tick: float | None = None,
-                 run_flow: FlowRunner | None = None) -> None:
+                 run_flow: FlowRunner | None = None, engine: Engine | None = None) -> None:
         self.store = store
+        self.engine = engine
         self.clock = clock
         self.tick = tick if tick is not None else float(os.environ.get(TICK_ENV, "30"))
         self.run_flow = run_flow
@@ -143,7 +146,7 @@ class Scheduler:
             due = records.due_schedules(cur, now)
         fired = []
         for rec in due:
-            result = fire(self.store, rec, now, self.run_flow)
+            result = fire(self.store, rec, now, self.run_flow, self.engine)
             if result is not None:
                 fired.append(result)
         return fired

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
+from workbench.engine import Engine
 from workbench.governance import Actor
 from workbench.schedules import flows
 from workbench.schedules import operations as ops
 from workbench.schedules.clock import Clock, from_environment
-from workbench.service.deps import current_actor, get_store
+from workbench.service.deps import current_actor, get_engine, get_store
 from workbench.store import Store
 from workbench.wire import schedules as w
 
@@ -108,9 +109,9 @@ def delete_flow(room_id: str, flow_id: str, actor: Actor = Who, store: Store = D
 
 @router.post(R + "/flows/{flow_id}/runs", response_model=w.FlowRun, status_code=201)
 def start_flow_run(room_id: str, flow_id: str, actor: Actor = Who, store: Store = Db,
-                   clock: Clock = Now) -> w.FlowRun:
+                   clock: Clock = Now, engine: Engine = Depends(get_engine)) -> w.FlowRun:
     """Run the flow now; answers when every step has finished (see each step's status)."""
-    return flows.start_flow_run(store, actor, room_id, flow_id, clock)
+    return flows.start_flow_run(store, actor, room_id, flow_id, clock, engine)
 
 
 @router.get(R + "/flows/{flow_id}/runs", response_model=list[w.FlowRun])
