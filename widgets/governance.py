@@ -174,6 +174,172 @@ class MembersPanel(W.VBox):
             self.status.ok("user removed from the room")
 
 
+class PartnerRolesPanel(W.VBox):
+    """Partner Management: every org's users and roles in the room; create a partner's role from
+    what it may use, and change a partner member's role (audited, visible to the partner)."""
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        self.client = client
+        self.room: w.Room | None = None
+        self.orgs: list[w.RoomOrgDirectory] = []
+        self.status = Status()
+        self.table = W.HTML()
+        self.org = W.Dropdown(description="Partner", options=[])
+        self.org.observe(lambda _: self._fill(), names="value")
+        self.new_name = W.Text(placeholder="role name", description="New role")
+        self.new_perms = PermissionPicker()
+        self.create = button("Create partner role", "primary")
+        self.create.on_click(lambda _: self._create())
+        self.member = W.Dropdown(description="Member", options=[])
+        self.role = W.Dropdown(description="Role", options=[])
+        self.assign = button("Change role")
+        self.assign.on_click(lambda _: self._assign())
+        self.manage = W.VBox([self.org, W.HBox([self.new_name, self.create]), self.new_perms,
+                              W.HBox([self.member, self.role, self.assign])])
+        super().__init__([heading("Partner users and roles", 4), self.table, self.manage, self.status], **kwargs)
+        self.add_class("wb-partner-roles")
+        show(self.manage, False)
+
+    def load(self, room: w.Room | None) -> None:
+        """Show every org's members and roles when the user holds Partner Management."""
+        self.room = room
+        can_read = room is not None and room.abilities.get("partner.directory", False)
+        show(self, can_read)
+        if not can_read or room is None:
+            self.orgs = []
+            return
+        self.orgs = guarded(self.status, lambda: self.client.directory(room.id)) or []
+        rows = [(d.org_name, m.user_name + ("" if m.active else " (deactivated)"), m.role_name)
+                for d in self.orgs for m in d.members]
+        self.table.value = table_html(["organisation", "user", "role"], rows, css_class="wb-directory")
+        partners = [d for d in self.orgs if d.status != "owner"]
+        show(self.manage, bool(partners) and room.abilities.get("partner.roles.manage", False))
+        set_options(self.org, [(d.org_name, d.org_id) for d in partners], self.org.value)
+        self._fill()
+
+    def _picked(self) -> w.RoomOrgDirectory | None:
+        return next((d for d in self.orgs if d.org_id == self.org.value), None)
+
+    def _fill(self) -> None:
+        org = self._picked()
+        partner = next((p for p in (self.room.partners if self.room else []) if org and p.org_id == org.org_id), None)
+        self.new_perms.options = list(partner.available_permissions) if partner else []
+        set_options(self.member, [(m.user_name, m.user_id) for m in (org.members if org else [])], self.member.value)
+        set_options(self.role, [(r.name, r.id) for r in (org.roles if org else [])], self.role.value)
+
+    def _create(self) -> None:
+        room, org, name, perms = self.room, self.org.value, self.new_name.value, list(self.new_perms.value)
+        if room is None or org is None:
+            self.status.error("pick a partner")
+            return
+        if guarded(self.status, lambda: self.client.create_role(room.id, name, perms, org_id=org)) is not None:
+            self.new_name.value = ""
+            self.load(room)
+            self.status.ok(f"role {name!r} created for the partner")
+
+    def _assign(self) -> None:
+        room, org, user_id, role_id = self.room, self.org.value, self.member.value, self.role.value
+        if room is None or org is None or user_id is None or role_id is None:
+            self.status.error("pick a partner, one of its members and a role")
+            return
+        member = guarded(self.status, lambda: self.client.add_member(room.id, user_id, role_id, org_id=org))
+        if member is not None:
+            self.load(room)
+            self.status.ok(f"{member.user_name} now has the role {member.role_name}")
+
+
+class OrgAdminPanel(W.VBox):
+    """Org administration: users (create with org roles, change their org roles, deactivate or
+    reactivate) and org roles (the built-in bundles and custom ones)."""
+
+    def __init__(self, client: Client, **kwargs: Any) -> None:
+        self.client = client
+        self.status = Status()
+        self.users_table = W.HTML()
+        self.roles_table = W.HTML()
+        self.user = W.Dropdown(description="User", options=[])
+        self.user_roles = W.SelectMultiple(description="Org roles", options=[], rows=7)
+        self.save_user = button("Save org roles")
+        self.save_user.on_click(lambda _: self._save_user())
+        self.deactivate = button("Deactivate", "danger")
+        self.deactivate.on_click(lambda _: self._set_active(False))
+        self.reactivate = button("Reactivate")
+        self.reactivate.on_click(lambda _: self._set_active(True))
+        self.new_user = W.Text(description="New user", placeholder="name")
+        self.add_user = button("Add user", "primary")
+        self.add_user.on_click(lambda _: self._add_user())
+        self.role_name = W.Text(description="New org role", placeholder="e.g. Analysts")
+        self.role_rights = W.SelectMultiple(description="Rights", options=[], rows=7)
+        self.add_role = button("Create org role", "primary")
+        self.add_role.on_click(lambda _: self._add_role())
+        self.user.observe(lambda _: self._fill_user(), names="value")
+        self.users: list[w.User] = []
+        super().__init__([
+            heading("Users", 4), self.users_table, W.HBox([self.new_user, self.add_user]),
+            W.HBox([self.user, self.user_roles]), W.HBox([self.save_user, self.deactivate, self.reactivate]),
+            heading("Org roles", 4), self.roles_table, W.HBox([self.role_name, self.role_rights, self.add_role]),
+            self.status,
+        ], **kwargs)
+        self.add_class("wb-org-admin")
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch users and org roles again."""
+        self.users = guarded(self.status, self.client.users) or []
+        roles = guarded(self.status, self.client.org_roles) or []
+        names = {r.key: r.name for r in roles}
+        self.users_table.value = table_html(
+            ["user", "org roles", "status"],
+            [(u.name, ", ".join(names.get(k, k) for k in u.org_roles) or "none",
+              "active" if u.active else f"deactivated {(u.deactivated_at or '')[:10]}") for u in self.users],
+            css_class="wb-users")
+        self.roles_table.value = table_html(
+            ["org role", "kind", "rights"],
+            [(r.name, "built-in" if r.builtin else "custom", ", ".join(r.rights) or "none") for r in roles],
+            css_class="wb-org-roles")
+        self.user_roles.options = [(r.name, r.key) for r in roles]
+        rights = sorted({x for r in roles for x in r.rights})
+        self.role_rights.options = rights
+        set_options(self.user, [(u.name, u.id) for u in self.users], self.user.value)
+        self._fill_user()
+
+    def _fill_user(self) -> None:
+        user = next((u for u in self.users if u.id == self.user.value), None)
+        keys = {k for _, k in self.user_roles.options}
+        self.user_roles.value = tuple(k for k in (user.org_roles if user else []) if k in keys)
+
+    def _after(self, result: object, message: str) -> None:
+        if result is not None:
+            self.reload()
+            self.status.ok(message)
+
+    def _add_user(self) -> None:
+        name = self.new_user.value
+        self._after(guarded(self.status, lambda: self.client.create_user(name)), f"user {name!r} added")
+        self.new_user.value = ""
+
+    def _save_user(self) -> None:
+        user_id, roles = self.user.value, list(self.user_roles.value)
+        if user_id is None:
+            self.status.error("pick a user")
+            return
+        self._after(guarded(self.status, lambda: self.client.update_user(user_id, org_roles=roles)), "org roles saved")
+
+    def _set_active(self, active: bool) -> None:
+        user_id = self.user.value
+        if user_id is None:
+            self.status.error("pick a user")
+            return
+        change = self.client.reactivate_user if active else self.client.deactivate_user
+        self._after(guarded(self.status, lambda: change(user_id)), "user reactivated" if active else
+                    "user deactivated: its tokens no longer work; its room memberships stay for the record")
+
+    def _add_role(self) -> None:
+        name, rights = self.role_name.value, list(self.role_rights.value)
+        self._after(guarded(self.status, lambda: self.client.create_org_role(name, rights)), f"org role {name!r} created")
+        self.role_name.value = ""
+
+
 class _RoomConsole(Console):
     """What the owner and partner consoles share: who is signed in, a room picker, the picked room's
     summary, roles and users. ``value`` is the picked room's id (or None).
@@ -266,12 +432,17 @@ class OwnerConsole(_RoomConsole):
         self.save_partner.on_click(lambda _: self._save_partner())
         self.remove_partner = button("Remove partner", "danger")
         self.remove_partner.on_click(lambda _: self._remove_partner())
-        self.partner_box = W.VBox([W.HBox([self.partner_pick, self.save_partner, self.remove_partner]),
-                                   self.partner_perms])
+        self.reinvite = button("Invite again")
+        self.reinvite.on_click(lambda _: self._reinvite())
+        self.confirm = W.HTML()
+        self._armed_removal: str | None = None
+        self.partner_box = W.VBox([W.HBox([self.partner_pick, self.save_partner, self.remove_partner,
+                                           self.reinvite]), self.confirm, self.partner_perms])
+        self.partner_roles = PartnerRolesPanel(client)
 
         self.room_box = W.VBox([
             self.summary, self.settings, heading("Partners", 4), self.partners, self.invite_box,
-            self.partner_box, self.contract, self.roles, self.members,
+            self.partner_box, self.contract, self.roles, self.members, self.partner_roles,
         ])
         super().__init__([
             W.HTML(f"<h2 style='margin:4px 0'>Owner console</h2><div class='wb-who'>{who}</div>"),
@@ -295,18 +466,36 @@ class OwnerConsole(_RoomConsole):
         show(self.invite_box, can.get("partner.invite", False))
         show(self.partner_box, bool(room.partners) and can.get("partner.permissions", False))
         self.partners.value = table_html(
-            ["organisation", "org id", "status", "may use"],
-            [(p.org_name, p.org_id, p.status, ", ".join(permission_label(x) for x in p.available_permissions))
-             for p in room.partners], css_class="wb-partners", empty="no partners invited yet")
+            ["organisation", "org id", "status", "since", "may use"],
+            [(p.org_name, p.org_id, p.status, (p.responded_at or p.invited_at or "")[:10],
+              ", ".join(permission_label(x) for x in p.available_permissions)) for p in room.partners],
+            css_class="wb-partners", empty="no partners invited yet")
         # partners may be offered every permission the owner has; the service refuses owner-only ones
         self.partner_perms.options = list(room.available_permissions)
-        set_options(self.partner_pick, [(p.org_name, p.org_id) for p in room.partners], self.partner_pick.value)
+        set_options(self.partner_pick, [(f"{p.org_name} ({p.status})", p.org_id) for p in room.partners],
+                    self.partner_pick.value)
         self._fill_partner()
+        self.partner_roles.load(room)
 
     def _fill_partner(self) -> None:
         room = self.room
         partner = next((p for p in (room.partners if room else []) if p.org_id == self.partner_pick.value), None)
         self.partner_perms.value = list(partner.available_permissions) if partner is not None else []
+        active = partner is not None and partner.status in ("invited", "accepted")
+        show(self.save_partner, active)
+        show(self.remove_partner, active)
+        show(self.reinvite, partner is not None and not active)
+        self._armed_removal = None
+        self.confirm.value = ""
+
+    def _reinvite(self) -> None:
+        room, org_id = self.room, self.partner_pick.value
+        if room is None or org_id is None:
+            self.status.error("pick a partner")
+            return
+        if guarded(self.status, lambda: self.client.invite_partner(room.id, org_id)) is not None:
+            self._show_room()
+            self.status.ok("invitation sent again")
 
     def _create(self) -> None:
         name = self.new_name.value
@@ -353,13 +542,24 @@ class OwnerConsole(_RoomConsole):
             self.status.ok("partner permissions saved")
 
     def _remove_partner(self) -> None:
+        """Remove after a second press that confirms, naming what goes."""
         room, org_id = self.room, self.partner_pick.value
-        if org_id is None:
+        if room is None or org_id is None:
             self.status.error("pick a partner")
             return
+        if self._armed_removal != org_id:
+            self._armed_removal = org_id
+            name = next((p.org_name for p in room.partners if p.org_id == org_id), org_id)
+            self.confirm.value = (f"<span class='wb-confirm' style='color:#b00020'>Press Remove partner again to "
+                                  f"remove {esc(name)}: its datasets are unlinked from this room (with their "
+                                  "mappings and derived results), its roles and users go; its spent budget "
+                                  "stays spent.</span>")
+            return
+        self._armed_removal = None
+        self.confirm.value = ""
         if guarded(self.status, lambda: self.client.remove_partner(room.id, org_id)) is not None:
             self._show_room()
-            self.status.ok("partner removed")
+            self.status.ok("partner removed; its datasets were unlinked from the room")
 
 
 class PartnerConsole(_RoomConsole):
@@ -377,7 +577,12 @@ class PartnerConsole(_RoomConsole):
         self.decline.on_click(lambda _: self._respond(False))
         self.answer_box = W.HBox([self.invitation, self.accept, self.decline])
         self.allowed = W.HTML()
-        self.room_box = W.VBox([self.summary, self.allowed, self.contract, self.roles, self.members])
+        self.leave = button("Leave this room", "danger")
+        self.leave.on_click(lambda _: self._leave())
+        self.confirm = W.HTML()
+        self._armed_leave: str | None = None
+        self.room_box = W.VBox([self.summary, self.allowed, self.contract, self.roles, self.members,
+                                W.HBox([self.leave]), self.confirm])
         super().__init__([
             W.HTML(f"<h2 style='margin:4px 0'>Partner console</h2><div class='wb-who'>{who}</div>{hint}"),
             heading("Invitations", 4), self.invitations, self.answer_box,
@@ -416,7 +621,27 @@ class PartnerConsole(_RoomConsole):
             self.reload()
             self.status.ok("invitation declined")
 
+    def _leave(self) -> None:
+        """Leave after a second press that confirms, naming what goes."""
+        room = self.room
+        if room is None:
+            self.status.error("pick a room")
+            return
+        if self._armed_leave != room.id:
+            self._armed_leave = room.id
+            self.confirm.value = (f"<span class='wb-confirm' style='color:#b00020'>Press Leave again to leave "
+                                  f"{esc(room.name)}: your datasets are unlinked from it, your roles and users "
+                                  "go; budget already spent stays spent.</span>")
+            return
+        self._armed_leave = None
+        self.confirm.value = ""
+        if guarded(self.status, lambda: self.client.leave_room(room.id) or True):
+            self.reload()
+            self.status.ok(f"your organisation left {room.name!r}")
+
     def _show_details(self, room: w.Room) -> None:
+        self._armed_leave = None
+        self.confirm.value = ""
         self.allowed.value = (
             "<div class='wb-available'><b>The owner lets your organisation use:</b> "
             + esc(", ".join(permission_label(p) for p in room.available_permissions) or "nothing yet")

@@ -18,6 +18,7 @@ from workbench.client import Client
 from workbench.wire import questions as q
 from widgets._common import (Console, Status, button, esc, guarded, heading, number_text, pick_room, set_options,
                              show, show_figure)
+from widgets.schedules import SchedulesPanel
 from widgets.charts import (
     csv_link,
     measures,
@@ -177,9 +178,12 @@ class QuestionRunner(Console):
         self.run_button.on_click(lambda _: self.do_run())
         self.measure.observe(lambda _: self._draw(), names="value")
         self.kind.observe(lambda _: self._draw(), names="value")
+        self.schedules = SchedulesPanel(client)
+        self.more = W.Accordion(children=[self.schedules], selected_index=None,
+                                titles=("Schedules, flows and the budget calendar",))
         super().__init__([
             W.HTML("<h2 style='margin:4px 0'>Question runner</h2>"), self.room, self.pick, self.about,
-            self.allowed, self.form, self.status, self.result_box,
+            self.allowed, self.form, self.status, self.result_box, self.more,
         ], **kwargs)
         self.add_class("wb-runner")
         show(self.result_box, False)
@@ -203,6 +207,8 @@ class QuestionRunner(Console):
 
     def _show_question(self) -> None:
         self.question = next((x for x in self.questions if x.id == self.value), None)
+        self.schedules.set_context(self.room.value, self.question.id if self.question else None,
+                                   self.parameters, lambda: self.epsilon.value.strip())
         self._stale()
         question = self.question
         show(self.form, question is not None)

@@ -118,7 +118,10 @@ def _setup(service, expired: bool) -> Setup:
                 granted = [perm.value] if holds else sorted(available - {perm.value})
                 granted = [g for g in granted if g in available]
                 role = admin.create_role(room.id, f"{perm.value}-{holds}", granted)
-                user = admin.create_user(f"{side}-{perm.value}-{holds}-{room.id[:8]}")
+                # Question Builder also needs the org entitlement: every probe user holds it, so the
+                # table shows the room permission's effect (test_partner_management covers its absence)
+                user = admin.create_user(f"{side}-{perm.value}-{holds}-{room.id[:8]}",
+                                         org_roles=["question_builder_admin"])
                 admin.add_member(room.id, user.id, role.id)
                 s.clients[(side, perm, holds)] = service.client(admin.issue_token(user.id).secret)
     if expired:
@@ -158,3 +161,36 @@ def test_permission_table(rooms, side: str, perm: P, holds: bool, expired: bool)
     except wb.PermissionDenied:
         outcome = "denied"
     assert outcome == expected(side, perm, holds, expired)
+
+
+#: actions of Partner Management and of leaving, beyond each permission's representative one:
+#: action -> (the permission it needs, who may do it, whether it writes, its probe)
+ACTION_PROBES: dict[str, tuple[P, str, bool, Callable[[wb.Client, Setup, str], object]]] = {
+    "partner.directory": (P.PARTNER_MANAGEMENT, "owner", False, lambda c, s, side: c.directory(s.room_id)),
+    "partner.roles.manage": (P.PARTNER_MANAGEMENT, "owner", True,
+                             lambda c, s, side: c.create_role(
+                                 s.room_id, _name(), ["view_reports"],
+                                 org_id=s.room.partner_org if side == "owner" else s.room.owner_org)),
+    "partner.leave": (P.MANAGE_ROLES, "partner", False, _via_policy("partner.leave")),
+}
+ACTION_CASES = list(itertools.product(("owner", "partner"), sorted(ACTION_PROBES), (True, False), (False, True)))
+
+
+@pytest.mark.parametrize(
+    ("side", "action", "holds", "expired"), ACTION_CASES,
+    ids=[f"{s}-{a}-{'holds' if h else 'lacks'}-{'expired' if e else 'active'}" for s, a, h, e in ACTION_CASES],
+)
+def test_partner_management_actions(rooms, side: str, action: str, holds: bool, expired: bool) -> None:
+    perm, who, writes, probe = ACTION_PROBES[action]
+    try:
+        probe(rooms[expired].clients[(side, perm, holds)], rooms[expired], side)
+        outcome = "ok"
+    except wb.RoomExpired:
+        outcome = "expired"
+    except wb.PermissionDenied:
+        outcome = "denied"
+    if not holds or side != who:
+        want = "denied"
+    else:
+        want = "expired" if expired and writes else "ok"
+    assert outcome == want

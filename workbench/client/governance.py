@@ -36,6 +36,37 @@ class GovernanceAPI:
         body = {"name": name, "email": email, "org_roles": org_roles or []}
         return w.User(**self._request("POST", "/api/v1/org/users", json=body))
 
+    def update_user(self, user_id: str, **changes: Any) -> w.User:
+        """Change a user's name, email or org_roles (keys of built-in org roles, ids of custom ones)."""
+        return w.User(**self._request("PATCH", f"/api/v1/org/users/{user_id}", json=changes))
+
+    def deactivate_user(self, user_id: str) -> w.User:
+        """Deactivate a user: its tokens stop working; its room memberships stay for the record."""
+        return w.User(**self._request("POST", f"/api/v1/org/users/{user_id}/deactivate"))
+
+    def reactivate_user(self, user_id: str) -> w.User:
+        """Let a deactivated user sign in again with its tokens."""
+        return w.User(**self._request("POST", f"/api/v1/org/users/{user_id}/reactivate"))
+
+    def org_roles(self) -> list[w.OrgRole]:
+        """The built-in org roles and your org's custom ones."""
+        return [w.OrgRole(**r) for r in self._request("GET", "/api/v1/org/roles")]
+
+    def create_org_role(self, name: str, rights: list[str]) -> list[w.OrgRole]:
+        """A custom org role bundling org rights (org admins)."""
+        return [w.OrgRole(**r) for r in self._request("POST", "/api/v1/org/roles",
+                                                      json={"name": name, "rights": list(rights)})]
+
+    def update_org_role(self, role_id: str, *, name: str | None = None,
+                        rights: list[str] | None = None) -> list[w.OrgRole]:
+        """Rename a custom org role or replace its rights."""
+        body: dict[str, Any] = {k: v for k, v in (("name", name), ("rights", rights)) if v is not None}
+        return [w.OrgRole(**r) for r in self._request("PATCH", f"/api/v1/org/roles/{role_id}", json=body)]
+
+    def delete_org_role(self, role_id: str) -> list[w.OrgRole]:
+        """Delete a custom org role nobody holds."""
+        return [w.OrgRole(**r) for r in self._request("DELETE", f"/api/v1/org/roles/{role_id}")]
+
     def tokens(self) -> list[w.Token]:
         """Your organisation's tokens, without secrets."""
         return [w.Token(**t) for t in self._request("GET", "/api/v1/org/tokens")]
@@ -120,37 +151,50 @@ class GovernanceAPI:
         """Decline for your org; the room disappears from your list."""
         self._request("POST", f"/api/v1/rooms/{room_id}/invitation/decline")
 
-    # roles and members
-    def roles(self, room_id: str) -> list[w.Role]:
-        """Your org's roles in the room."""
-        return [w.Role(**r) for r in self._request("GET", f"/api/v1/rooms/{room_id}/roles")]
+    def leave_room(self, room_id: str) -> None:
+        """Take your (partner) org out of the room: its datasets are unlinked, its ledger stays spent."""
+        self._request("POST", f"/api/v1/rooms/{room_id}/leave")
 
-    def create_role(self, room_id: str, name: str, permissions: list[str]) -> w.Role:
-        """A custom role from the permissions available to your org."""
-        return w.Role(**self._request("POST", f"/api/v1/rooms/{room_id}/roles",
+    # roles and members
+    @staticmethod
+    def _roles_path(room_id: str, org_id: str | None, what: str) -> str:
+        """Your org's roles/members, or (Partner Management) a partner org's."""
+        return f"/api/v1/rooms/{room_id}/orgs/{org_id}/{what}" if org_id else f"/api/v1/rooms/{room_id}/{what}"
+
+    def roles(self, room_id: str, org_id: str | None = None) -> list[w.Role]:
+        """Your org's roles in the room (or, with Partner Management, a partner's)."""
+        return [w.Role(**r) for r in self._request("GET", self._roles_path(room_id, org_id, "roles"))]
+
+    def create_role(self, room_id: str, name: str, permissions: list[str], *, org_id: str | None = None) -> w.Role:
+        """A custom role from the permissions available to your org (or to partner ``org_id``)."""
+        return w.Role(**self._request("POST", self._roles_path(room_id, org_id, "roles"),
                                       json={"name": name, "permissions": list(permissions)}))
 
     def update_role(self, room_id: str, role_id: str, *, name: str | None = None,
-                    permissions: list[str] | None = None) -> w.Role:
-        """Rename a role or replace its permissions."""
+                    permissions: list[str] | None = None, org_id: str | None = None) -> w.Role:
+        """Rename a role or replace its permissions (a partner's with ``org_id``)."""
         body: dict[str, Any] = {}
         if name is not None:
             body["name"] = name
         if permissions is not None:
             body["permissions"] = list(permissions)
-        return w.Role(**self._request("PATCH", f"/api/v1/rooms/{room_id}/roles/{role_id}", json=body))
+        return w.Role(**self._request("PATCH", self._roles_path(room_id, org_id, f"roles/{role_id}"), json=body))
 
     def delete_role(self, room_id: str, role_id: str) -> None:
         """Delete a custom role nobody holds."""
         self._request("DELETE", f"/api/v1/rooms/{room_id}/roles/{role_id}")
 
-    def members(self, room_id: str) -> list[w.Member]:
-        """Your org's users in the room and their roles."""
-        return [w.Member(**m) for m in self._request("GET", f"/api/v1/rooms/{room_id}/members")]
+    def members(self, room_id: str, org_id: str | None = None) -> list[w.Member]:
+        """Your org's users in the room and their roles (or, with Partner Management, a partner's)."""
+        return [w.Member(**m) for m in self._request("GET", self._roles_path(room_id, org_id, "members"))]
 
-    def add_member(self, room_id: str, user_id: str, role_id: str) -> w.Member:
-        """Give a user of your org a role in the room."""
-        return w.Member(**self._request("POST", f"/api/v1/rooms/{room_id}/members",
+    def directory(self, room_id: str) -> list[w.RoomOrgDirectory]:
+        """Every org of the room with its roles and members (owner, Partner Management)."""
+        return [w.RoomOrgDirectory(**d) for d in self._request("GET", f"/api/v1/rooms/{room_id}/directory")]
+
+    def add_member(self, room_id: str, user_id: str, role_id: str, *, org_id: str | None = None) -> w.Member:
+        """Give a user of your org a role in the room (or change a partner member's role)."""
+        return w.Member(**self._request("POST", self._roles_path(room_id, org_id, "members"),
                                         json={"user_id": user_id, "role_id": role_id}))
 
     def remove_member(self, room_id: str, user_id: str) -> None:

@@ -106,6 +106,8 @@ class MemberRecord:
 
 #: partner states in which an org takes part in a room (or is asked to)
 ACTIVE_PARTNER = ("invited", "accepted")
+#: every partner state, the history the owner sees
+PARTNER_STATES = ("invited", "accepted", "declined", "removed", "left")
 
 # -- orgs ----------------------------------------------------------------------------------------
 
@@ -476,3 +478,111 @@ def put_member(cur: Any, room_id: str, user_id: str, role_id: str) -> None:
 def delete_member(cur: Any, room_id: str, user_id: str) -> None:
     """Take a user out of a room."""
     cur.execute("DELETE FROM room_members WHERE room_id = ? AND user_id = ?", [room_id, user_id])
+
+
+def room_admins(cur: Any, room_id: str, org_id: str) -> list[str]:
+    """Active users of ``org_id`` holding its Administrator role in the room."""
+    rows = cur.execute(
+        "SELECT m.user_id FROM room_members m JOIN room_roles r ON r.id = m.role_id"
+        " JOIN users u ON u.id = m.user_id WHERE m.room_id = ? AND u.org_id = ?"
+        " AND r.kind = 'administrator' AND u.deactivated_at IS NULL ORDER BY m.user_id",
+        [room_id, org_id],
+    ).fetchall()
+    return [user_id for (user_id,) in rows]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoomRef:
+    """A room named in a message."""
+
+    room_id: str
+    room_name: str
+
+
+def rooms_with_sole_admin(cur: Any, user_id: str) -> list[RoomRef]:
+    """Rooms where this user is its org's only active Administrator."""
+    return fetch_all(
+        cur, RoomRef,
+        "SELECT m.room_id, rm.name AS room_name FROM room_members m"
+        " JOIN room_roles r ON r.id = m.role_id JOIN users u ON u.id = m.user_id"
+        " JOIN rooms rm ON rm.id = m.room_id"
+        " WHERE m.user_id = ? AND r.kind = 'administrator' AND NOT EXISTS ("
+        "   SELECT 1 FROM room_members m2 JOIN room_roles r2 ON r2.id = m2.role_id"
+        "   JOIN users u2 ON u2.id = m2.user_id WHERE m2.room_id = m.room_id AND u2.org_id = u.org_id"
+        "   AND r2.kind = 'administrator' AND u2.deactivated_at IS NULL AND m2.user_id <> m.user_id)"
+        " ORDER BY rm.name",
+        [user_id],
+    )
+
+
+# -- user changes --------------------------------------------------------------------------------
+
+
+def update_user(cur: Any, user_id: str, *, name: str, email: str | None, org_roles: list[str]) -> None:
+    """Store a user's new name, e-mail and org roles."""
+    cur.execute("UPDATE users SET name = ?, email = ?, org_roles = ? WHERE id = ?",
+                [name, email, org_roles, user_id])
+
+
+def set_deactivated(cur: Any, user_id: str, deactivated: bool) -> None:
+    """Deactivate (now) or reactivate a user; memberships and tokens stay as they are."""
+    if deactivated:
+        cur.execute("UPDATE users SET deactivated_at = now() WHERE id = ? AND deactivated_at IS NULL", [user_id])
+    else:
+        cur.execute("UPDATE users SET deactivated_at = NULL WHERE id = ?", [user_id])
+
+
+# -- custom org roles ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgRoleRecord:
+    """A custom org role: a named bundle of org rights."""
+
+    id: str
+    org_id: str
+    name: str
+    rights: list[str]
+
+
+ORG_ROLE_COLUMNS = "id, org_id, name, rights"
+
+
+def custom_org_roles(cur: Any, org_id: str) -> list[OrgRoleRecord]:
+    """An org's custom org roles, by name."""
+    return fetch_all(cur, OrgRoleRecord, f"SELECT {ORG_ROLE_COLUMNS} FROM org_roles WHERE org_id = ? ORDER BY name",
+                     [org_id])
+
+
+def org_role(cur: Any, role_id: str) -> OrgRoleRecord | None:
+    """The custom org role with this id."""
+    return fetch_one(cur, OrgRoleRecord, f"SELECT {ORG_ROLE_COLUMNS} FROM org_roles WHERE id = ?", [role_id])
+
+
+def org_role_name_taken(cur: Any, org_id: str, name: str, *, other_than: str | None = None) -> bool:
+    """Whether the org has another custom org role of this name (case-insensitive)."""
+    return scalar(cur, "SELECT 1 FROM org_roles WHERE org_id = ? AND lower(name) = lower(?)"
+                       " AND id IS DISTINCT FROM ?", [org_id, name, other_than]) is not None
+
+
+def insert_org_role(cur: Any, *, role_id: str, org_id: str, name: str, rights: list[str]) -> None:
+    """Store a custom org role."""
+    cur.execute("INSERT INTO org_roles (id, org_id, name, rights) VALUES (?, ?, ?, ?)",
+                [role_id, org_id, name, sorted(rights)])
+
+
+def update_org_role(cur: Any, role_id: str, *, name: str, rights: list[str]) -> None:
+    """Rename a custom org role and set its rights."""
+    cur.execute("UPDATE org_roles SET name = ?, rights = ? WHERE id = ?", [name, sorted(rights), role_id])
+
+
+def org_role_holders(cur: Any, org_id: str, key: str) -> list[str]:
+    """Names of the org's users holding an org role (by key or custom id)."""
+    rows = cur.execute("SELECT name FROM users WHERE org_id = ? AND list_contains(org_roles, ?) ORDER BY name",
+                       [org_id, key]).fetchall()
+    return [name for (name,) in rows]
+
+
+def delete_org_role(cur: Any, role_id: str) -> None:
+    """Delete a custom org role (callers check nobody holds it)."""
+    cur.execute("DELETE FROM org_roles WHERE id = ?", [role_id])

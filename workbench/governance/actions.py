@@ -75,15 +75,30 @@ def all_actions() -> list[Action]:
     return sorted(_REGISTRY.values(), key=lambda a: a.name)
 
 
+def _partner_only(cur: Any, actor: Actor, access: RoomAccess, resource_id: str | None) -> str | None:
+    """The owner org cannot leave its own room (it can end it instead)."""
+    return "the owner organisation cannot leave its own room; set an end date instead" if access.is_owner else None
+
+
 P = Permission
 ACTIONS: tuple[Action, ...] = (
     Action(name="org.create", scope="org", org_right=OrgRight.ADMIN,
            description="Register a new organisation with its first admin user."),
     Action(name="org.read", scope="org",
            description="Read one's own organisation, its users and trusted partners."),
-    Action(name="org.users.manage", scope="org", org_right=OrgRight.ADMIN,
-           description="Add users to one's organisation and set their org roles."),
-    Action(name="org.tokens.manage", scope="org", org_right=OrgRight.ADMIN,
+    Action(name="org.users.manage", scope="org", org_right=OrgRight.MANAGE_USERS,
+           description="Add and edit users of one's organisation and set their org roles."),
+    Action(name="org.users.deactivate", scope="org", org_right=OrgRight.MANAGE_USERS,
+           description="Deactivate a user: its tokens stop working, its room memberships stay for the "
+                       "record; refused for a room's last active Administrator."),
+    Action(name="org.users.reactivate", scope="org", org_right=OrgRight.MANAGE_USERS,
+           description="Reactivate a deactivated user."),
+    Action(name="org.rights.grant", scope="org", org_right=OrgRight.ADMIN,
+           description="Give a user org roles bundling rights the granting user does not hold itself."),
+    Action(name="org.roles.manage", scope="org", org_right=OrgRight.ADMIN,
+           description="Create, change and delete the organisation's custom org roles (bundles of org "
+                       "rights)."),
+    Action(name="org.tokens.manage", scope="org", org_right=OrgRight.MANAGE_USERS,
            description="Issue and revoke API tokens for users of one's organisation."),
     Action(name="org.trust.manage", scope="org", org_right=OrgRight.ADMIN,
            description="Allowlist partner organisations whose invitations are accepted automatically."),
@@ -104,6 +119,14 @@ ACTIONS: tuple[Action, ...] = (
            writes=True, description="Set the permissions available to a partner."),
     Action(name="partner.respond", invitee=True, writes=True,
            description="Accept or decline an invitation to the room."),
+    Action(name="partner.leave", permission=P.MANAGE_ROLES, check=_partner_only,
+           description="Leave the room as a partner organisation: its datasets are unlinked as by "
+                       "unlink, its roles and members go, its ledger stays as spent."),
+    Action(name="partner.directory", permission=P.PARTNER_MANAGEMENT, owner_only=True,
+           description="List every partner organisation's roles and members in the room."),
+    Action(name="partner.roles.manage", permission=P.PARTNER_MANAGEMENT, owner_only=True, writes=True,
+           description="Create and edit a partner's roles (only with permissions available to it) and "
+                       "change a partner user's role; audited for the partner."),
     Action(name="role.manage", permission=P.MANAGE_ROLES, writes=True,
            description="Create, change and delete one's organisation's roles in the room."),
     Action(name="member.manage", permission=P.MANAGE_ROLES, writes=True,

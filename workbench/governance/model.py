@@ -19,13 +19,15 @@ class Actor:
     org_id: str
     #: the user's name, for audit and messages
     user_name: str
-    #: org-level rights (org admin, create rooms, data connections)
+    #: the org roles the user holds (built-in role keys and custom role ids)
     org_roles: frozenset[str] = frozenset()
+    #: the org rights those roles bundle (org admins hold every right)
+    org_rights: frozenset[str] = frozenset()
 
     @property
     def is_org_admin(self) -> bool:
-        """Org admins manage users and tokens of their org."""
-        return "org_admin" in self.org_roles
+        """Org admins hold every org right."""
+        return "org_admin" in self.org_rights
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,13 +54,25 @@ class Room:
     flows: bool
 
     def expired(self, today: dt.date | None = None) -> bool:
-        """True after the end date: no new runs, datasets or partners."""
-        today = today or dt.date.today()
+        """True after the end date (a UTC day): no new runs, datasets or partners."""
+        today = today or utc_today()
         return self.end_date is not None and today > self.end_date
 
     def not_started(self, today: dt.date | None = None) -> bool:
-        """True before the start date."""
-        return (today or dt.date.today()) < self.start_date
+        """True before the start date (a UTC day)."""
+        return (today or utc_today()) < self.start_date
+
+
+def utc_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in UTC: room dates are UTC days, whatever the server's or caller's zone.
+
+    ``now`` (aware) lets tests and the scheduler inject a time; a naive ``now`` is refused.
+    """
+    if now is None:
+        now = dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        raise ValueError("utc_today needs an aware datetime (with a time zone)")
+    return now.astimezone(dt.timezone.utc).date()
 
 
 @dataclass(frozen=True, kw_only=True)

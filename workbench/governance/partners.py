@@ -13,7 +13,7 @@ from workbench.governance.audit import record
 from workbench.governance.model import Actor
 from workbench.governance.permissions import FLOWS, INTELLIGENCE, OWNER_ONLY, parse_permissions
 from workbench.governance.policy import default_partner_permissions, ensure_allowed, room_access
-from workbench.governance.rooms import create_org_roles, room_out
+from workbench.governance.rooms import PARTNER_ADMINISTRATOR, create_org_roles, room_out
 from workbench.ids import parse_uuid
 from workbench.store import Store
 from workbench.wire import governance as w
@@ -53,7 +53,7 @@ def invite_partner(store: Store, actor: Actor, room_id: str, body: w.PartnerInvi
 
 def _accept(cur: Any, room_id: str, org_id: str, admin_user_ids: list[str], responded_by: str | None) -> None:
     rec.set_partner_status(cur, room_id, org_id, "accepted", responded_by)
-    admin_role = create_org_roles(cur, room_id, org_id)
+    admin_role = create_org_roles(cur, room_id, org_id, admin_name=PARTNER_ADMINISTRATOR)
     for user_id in admin_user_ids:
         rec.put_member(cur, room_id, user_id, admin_role)
 
@@ -74,16 +74,56 @@ def respond(store: Store, actor: Actor, room_id: str, accept: bool) -> w.Room | 
     return None
 
 
+def _take_out(cur: Any, actor: Actor, room_id: str, org_id: str, status: str) -> dict[str, Any]:
+    """A partner goes: its datasets are unlinked exactly as unlink does (views, mappings, rules,
+    derived objects), then its available permissions, roles and members. Ledger entries of runs
+    over its data stay as spent; the partner row stays with its new status and date."""
+    from workbench.data import _records as data_records
+    from workbench.data.provisioning import unlink
+
+    theirs = [ds.id for ds in data_records.datasets_in(cur, room_id) if ds.org_id == org_id]
+    unlinked = [unlink(cur, room_id, dataset_id).id for dataset_id in theirs]
+    rec.set_partner_status(cur, room_id, org_id, status, actor.user_id)
+    rec.drop_org_from_room(cur, room_id, org_id)
+    return {"datasets_unlinked": unlinked}
+
+
 def remove_partner(store: Store, actor: Actor, room_id: str, org_id: str) -> w.Room:
-    """Remove a partner: its roles and members go; the audit log keeps what happened."""
+    """Remove a partner: its datasets are unlinked, its roles and members go; the audit log and
+    the owner's partner list keep what happened."""
     room_id = parse_uuid(room_id, "room")
     org_id = parse_uuid(org_id, "organisation")
     with store.transaction() as cur:
-        ensure_allowed(cur, actor, "partner.remove", room_id=room_id, resource_type="partner", resource_id=org_id)
+        ensure_allowed(cur, actor, "partner.remove", room_id=room_id, resource_type="partner", resource_id=org_id,
+                       resource_org_id=org_id)
         _active_partner(cur, room_id, org_id)
-        rec.set_partner_status(cur, room_id, org_id, "removed", actor.user_id)
-        rec.drop_org_from_room(cur, room_id, org_id)
-        return room_out(cur, actor, room_access(cur, actor, room_id))
+        done = _take_out(cur, actor, room_id, org_id, "removed")
+        record(cur, actor, "partner.removed", room_id=room_id, resource_type="partner", resource_id=org_id,
+               resource_org_id=org_id, detail=done)
+        out = room_out(cur, actor, room_access(cur, actor, room_id))
+    _checkpoint(store)
+    return out
+
+
+def leave_room(store: Store, actor: Actor, room_id: str) -> None:
+    """The caller's org leaves a room it is a partner in, with the same effect as a removal."""
+    room_id = parse_uuid(room_id, "room")
+    with store.transaction() as cur:
+        access = ensure_allowed(cur, actor, "partner.leave", room_id=room_id, resource_type="partner",
+                                resource_id=actor.org_id)
+        if access is None:
+            raise RuntimeError("partner.leave is a room action; the policy returns the access")
+        done = _take_out(cur, actor, room_id, actor.org_id, "left")
+        record(cur, actor, "partner.left", room_id=room_id, resource_type="partner", resource_id=actor.org_id,
+               resource_org_id=access.room.owner_org_id, detail=done)
+    _checkpoint(store)
+
+
+def _checkpoint(store: Store) -> None:
+    """Unlinked data leaves no residue in the write-ahead log (as the data package's unlink does)."""
+    from workbench.data.connections import checkpoint_after_delete
+
+    checkpoint_after_delete(store)
 
 
 def set_partner_permissions(

@@ -64,3 +64,38 @@ def parse_permissions(values: object) -> frozenset[Permission]:
             raise InvalidInput(f"unknown permission {v!r}; known: {known}")
         out.add(p)
     return frozenset(out)
+
+
+#: the built-in org roles (the seeds' optional defaults): key -> (name, rights bundled)
+BUILTIN_ORG_ROLES: dict[str, tuple[str, frozenset[OrgRight]]] = {
+    "org_admin": ("Organisation Administrator", frozenset(OrgRight)),
+    "clean_room_admin": ("Clean Room Administrator", frozenset({OrgRight.CREATE_ROOMS})),
+    "intelligence_admin": ("Intelligence Administrator", frozenset({OrgRight.INTELLIGENCE})),
+    "question_builder_admin": ("Question Builder Administrator", frozenset({OrgRight.QUESTION_BUILDER})),
+    "data_import_read_only": ("Data Import Jobs Read-only", frozenset({OrgRight.DATA_IMPORT_READ})),
+    "user_management": ("User Management", frozenset({OrgRight.MANAGE_USERS})),
+    "data_connections": ("Data Connections Administrator",
+                         frozenset({OrgRight.DATA_CONNECTIONS, OrgRight.DATA_IMPORT_READ})),
+}
+
+#: room permissions that also need an org entitlement of the acting user
+ENTITLEMENTS: dict[Permission, OrgRight] = {Permission.QUESTION_BUILDER: OrgRight.QUESTION_BUILDER}
+
+
+def rights_of_roles(keys: frozenset[str] | list[str], custom: dict[str, list[str]]) -> frozenset[str]:
+    """The org rights a user holds through its org roles.
+
+    ``keys`` are built-in role keys, custom role ids (looked up in ``custom``), or a single org
+    right (how stores made before org roles recorded rights; still honoured).
+    """
+    rights: set[str] = set()
+    for key in keys:
+        if key in BUILTIN_ORG_ROLES:
+            rights |= {r.value for r in BUILTIN_ORG_ROLES[key][1]}
+        elif key in custom:
+            rights |= set(custom[key])
+        elif key in {r.value for r in OrgRight}:
+            rights.add(key)
+    if OrgRight.ADMIN.value in rights:
+        rights |= {r.value for r in OrgRight}
+    return frozenset(rights)

@@ -19,6 +19,7 @@ from workbench.governance import actions as registry
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, Room, RoomAccess
 from workbench.governance.permissions import (
+    ENTITLEMENTS,
     LABELS,
     OrgRight,
     Permission,
@@ -105,8 +106,8 @@ def room_access(cur: Any, actor: Actor, room_id: str, today: dt.date | None = No
 
 
 def has_org_right(actor: Actor, right: OrgRight) -> bool:
-    """Org admins hold every org right; others hold what their org roles list."""
-    return actor.is_org_admin or right.value in actor.org_roles
+    """Org admins hold every org right; others hold what their org roles bundle."""
+    return actor.is_org_admin or right.value in actor.org_rights
 
 
 def decide(
@@ -146,6 +147,10 @@ def decide_in_room(
     if action.permission is not None and action.permission not in access.permissions:
         label = LABELS[action.permission]
         return Decision(False, f"the actor's role lacks the permission {label}", access)
+    entitlement = ENTITLEMENTS.get(action.permission) if action.permission is not None else None
+    if entitlement is not None and not has_org_right(actor, entitlement):
+        return Decision(False, f"{LABELS[action.permission]} also needs the org right {entitlement.value} "
+                               "(an org role such as Question Builder Administrator)", access)
     if action.check is not None:
         reason = action.check(cur, actor, access, resource_id)
         if reason is not None:

@@ -14,7 +14,7 @@ from workbench.governance import _records as rec
 from workbench.governance import actions as registry
 from workbench.governance.audit import record
 from workbench.governance.inputs import budget_text, required_name
-from workbench.governance.model import Actor, RoomAccess
+from workbench.governance.model import Actor, RoomAccess, utc_today
 from workbench.governance.permissions import FLOWS, INTELLIGENCE, VIEWER_ROLE
 from workbench.governance.policy import (
     available_permissions,
@@ -48,13 +48,18 @@ def room_out(cur: Any, actor: Actor, access: RoomAccess | None) -> w.Room:
     names = rec.org_names(cur, [room.owner_org_id])
     partners = []
     if access.org_status != "invited":
-        for p in rec.room_orgs(cur, room.id, statuses=rec.ACTIVE_PARTNER):
-            if access.is_owner or p.org_id == actor.org_id:
+        # the owner sees every invitation with its state and date; partners see who takes part
+        statuses = rec.PARTNER_STATES if access.is_owner else rec.ACTIVE_PARTNER
+        for p in rec.room_orgs(cur, room.id, statuses=statuses):
+            active = p.status in rec.ACTIVE_PARTNER
+            if active and (access.is_owner or p.org_id == actor.org_id):
                 avail = sorted(x.value for x in available_permissions(cur, room, p.org_id))
             else:
                 avail = []
-            partners.append(w.Partner(org_id=p.org_id, org_name=p.org_name, status=p.status,
-                                      available_permissions=avail))
+            partners.append(w.Partner(
+                org_id=p.org_id, org_name=p.org_name, status=p.status, available_permissions=avail,
+                invited_at=p.invited_at.isoformat() if p.invited_at else None,
+                responded_at=p.responded_at.isoformat() if p.responded_at else None))
     abilities = {
         a.name: decide_in_room(cur, actor, a, access).allowed
         for a in registry.all_actions()
@@ -72,10 +77,15 @@ def room_out(cur: Any, actor: Actor, access: RoomAccess | None) -> w.Room:
     )
 
 
-def create_org_roles(cur: Any, room_id: str, org_id: str) -> str:
-    """Every org in a room starts with Administrator and Viewer; returns the Administrator id."""
+#: the name of a partner org's administrator role, as the seeds call it
+PARTNER_ADMINISTRATOR = "Partner Administrator"
+
+
+def create_org_roles(cur: Any, room_id: str, org_id: str, *, admin_name: str = "Administrator") -> str:
+    """Every org in a room starts with an administrator role (Administrator for the owner, Partner
+    Administrator for partners) and Viewer; returns the administrator role's id."""
     admin_id = new_id()
-    rec.insert_role(cur, role_id=admin_id, room_id=room_id, org_id=org_id, name="Administrator",
+    rec.insert_role(cur, role_id=admin_id, room_id=room_id, org_id=org_id, name=admin_name,
                     kind="administrator", permissions=[])
     rec.insert_role(cur, role_id=new_id(), room_id=room_id, org_id=org_id, name="Viewer", kind="viewer",
                     permissions=[p.value for p in VIEWER_ROLE])
@@ -84,7 +94,8 @@ def create_org_roles(cur: Any, room_id: str, org_id: str) -> str:
 
 def _check_dates(start: dt.date, end: dt.date | None) -> None:
     if end is not None and end < start:
-        raise InvalidInput(f"the end date {end} is before the start date {start}")
+        raise InvalidInput(f"the end date {end} is before the start date {start}; "
+                           "pick an end date on or after the start date")
 
 
 def create_room(store: Store, actor: Actor, body: w.RoomCreate) -> w.Room:
@@ -97,8 +108,12 @@ def create_room(store: Store, actor: Actor, body: w.RoomCreate) -> w.Room:
 def create_room_in(cur: Any, actor: Actor, body: w.RoomCreate) -> str:
     """Create a room inside the caller's transaction (template import adds its questions to it)."""
     name = required_name(body.name, "room")
-    start = body.start_date or dt.date.today()
+    today = utc_today()
+    start = body.start_date or today
     _check_dates(start, body.end_date)
+    if body.end_date is not None and body.end_date < today:
+        raise InvalidInput(f"the end date {body.end_date} has passed (today is {today} in UTC); a new room "
+                           "cannot start expired: pick an end date from today on, or none")
     eps = budget_text(body.epsilon_budget, "epsilon_budget")
     delta = budget_text(body.delta_budget, "delta_budget")
     if Fraction(delta) >= 1:

@@ -24,8 +24,27 @@ class OrgCreate(In):
 class UserCreate(In):
     name: StrictStr = Name
     email: StrictStr | None = None
-    #: org rights: org_admin, create_rooms, data_connections
+    #: org roles: built-in keys (org_admin, clean_room_admin, question_builder_admin, ...) or custom role ids
     org_roles: list[StrictStr] = []
+
+
+class UserUpdate(In):
+    """Fields left out stay as they are."""
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    email: StrictStr | None = None
+    org_roles: list[StrictStr] | None = None
+
+
+class OrgRoleCreate(In):
+    name: StrictStr = Name
+    #: org rights bundled: create_rooms, data_connections, manage_users, question_builder, ...
+    rights: list[StrictStr] = []
+
+
+class OrgRoleUpdate(In):
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
+    rights: list[StrictStr] | None = None
 
 
 class TokenCreate(In):
@@ -37,11 +56,17 @@ class TrustCreate(In):
     org_id: StrictStr
 
 
+UTC_DAYS = ("Room dates are calendar days in UTC: a room is usable from 00:00 UTC of its start date "
+            "until 24:00 UTC of its end date, whatever the caller's time zone.")
+
+
 class RoomCreate(In):
     name: StrictStr = Name
     description: StrictStr = Field(default="", max_length=5000)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: dt.date | None = Field(default=None, description="First usable day, in UTC (default: today in "
+                                       "UTC). " + UTC_DAYS)
+    end_date: dt.date | None = Field(default=None, description="Last usable day, in UTC; not before the start "
+                                     "date nor before today (UTC). None: open-ended. " + UTC_DAYS)
     k_min: StrictInt = Field(default=20, ge=1, le=1_000_000)
     dp_enabled: StrictBool = True
     #: exact decimal strings, e.g. "3" or "0.5"; per receiving party
@@ -54,8 +79,9 @@ class RoomCreate(In):
 class RoomUpdate(In):
     name: StrictStr | None = Field(default=None, min_length=1, max_length=200)
     description: StrictStr | None = Field(default=None, max_length=5000)
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+    start_date: dt.date | None = Field(default=None, description="First usable day, in UTC. " + UTC_DAYS)
+    end_date: dt.date | None = Field(default=None, description="Last usable day, in UTC; moving it to today "
+                                     "or later reactivates an expired room. " + UTC_DAYS)
     clear_end_date: StrictBool = False
     k_min: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
     dp_enabled: StrictBool | None = None
@@ -99,6 +125,20 @@ class User(BaseModel):
     name: str
     email: str | None = None
     org_roles: list[str]
+    #: the org rights those roles bundle
+    org_rights: list[str] = []
+    #: deactivated users cannot sign in; their room memberships stay for the record
+    active: bool = True
+    deactivated_at: str | None = None
+
+
+class OrgRole(BaseModel):
+    """A named bundle of org rights: built-in (key) or custom (id)."""
+
+    key: str
+    name: str
+    builtin: bool
+    rights: list[str]
 
 
 class Token(BaseModel):
@@ -120,8 +160,12 @@ class OrgCreated(BaseModel):
 class Partner(BaseModel):
     org_id: str
     org_name: str
+    #: invited | accepted | declined | removed | left (the owner sees every state; others see active ones)
     status: str
     available_permissions: list[str]
+    invited_at: str | None = None
+    #: when the status last changed (accepted, declined, removed or left)
+    responded_at: str | None = None
 
 
 class Room(BaseModel):
@@ -130,8 +174,8 @@ class Room(BaseModel):
     description: str
     owner_org_id: str
     owner_org_name: str
-    start_date: dt.date
-    end_date: dt.date | None
+    start_date: dt.date = Field(description="First usable day, in UTC. " + UTC_DAYS)
+    end_date: dt.date | None = Field(description="Last usable day, in UTC (None: open-ended). " + UTC_DAYS)
     status: str
     k_min: int
     dp_enabled: bool
@@ -167,6 +211,21 @@ class Member(BaseModel):
     org_id: str
     role_id: str
     role_name: str
+    #: administrator | viewer | custom
+    role_kind: str = "custom"
+    #: a deactivated user keeps the membership for the record but cannot act
+    active: bool = True
+
+
+class RoomOrgDirectory(BaseModel):
+    """One org of a room with its roles and members (Partner Management shows every org's)."""
+
+    org_id: str
+    org_name: str
+    #: owner | accepted
+    status: str
+    roles: list[Role]
+    members: list[Member]
 
 
 class AuditEvent(BaseModel):

@@ -24,11 +24,34 @@ class Permission(StrEnum):
 
 
 class OrgRight(StrEnum):
-    """An organisation-level right; grants nothing inside a room the org does not own."""
+    """An organisation-level right; grants nothing inside a room the org does not own.
+
+    Users hold rights through org roles (named bundles of rights); ``org_admin`` holds them all.
+    """
 
     ADMIN = "org_admin"
     CREATE_ROOMS = "create_rooms"
     DATA_CONNECTIONS = "data_connections"
+    #: add, edit and deactivate users of the org, issue and revoke their tokens
+    MANAGE_USERS = "manage_users"
+    #: the org entitlement Question Builder needs besides the room permission
+    QUESTION_BUILDER = "question_builder"
+    #: build Intelligence dashboards (with Intelligence Creator in the room)
+    INTELLIGENCE = "intelligence"
+    #: read data import jobs (connections and their ingest reports) without changing them
+    DATA_IMPORT_READ = "data_import_read"
+
+
+#: what each org right allows, for consoles and error messages
+ORG_RIGHT_LABELS: dict[OrgRight, str] = {
+    OrgRight.ADMIN: "Organisation administration (every org right)",
+    OrgRight.CREATE_ROOMS: "Create and administer clean rooms",
+    OrgRight.DATA_CONNECTIONS: "Manage data connections",
+    OrgRight.MANAGE_USERS: "Manage users and API tokens",
+    OrgRight.QUESTION_BUILDER: "Question Builder entitlement",
+    OrgRight.INTELLIGENCE: "Intelligence entitlement",
+    OrgRight.DATA_IMPORT_READ: "Read data import jobs",
+}
 
 
 #: a person-readable label and what each permission allows

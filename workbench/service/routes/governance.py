@@ -168,3 +168,77 @@ def add_member(room_id: str, body: w.MemberAdd, actor: Actor = Who, store: Store
 def remove_member(room_id: str, user_id: str, actor: Actor = Who, store: Store = Db) -> Response:
     roles.remove_member(store, actor, room_id, user_id)
     return Response(status_code=204)
+
+
+@router.patch("/org/users/{user_id}", response_model=w.User)
+def update_user(user_id: str, body: w.UserUpdate, actor: Actor = Who, store: Store = Db) -> w.User:
+    return orgs.update_user(store, actor, user_id, body)
+
+
+@router.post("/org/users/{user_id}/deactivate", response_model=w.User)
+def deactivate_user(user_id: str, actor: Actor = Who, store: Store = Db) -> w.User:
+    return orgs.set_user_active(store, actor, user_id, active=False)
+
+
+@router.post("/org/users/{user_id}/reactivate", response_model=w.User)
+def reactivate_user(user_id: str, actor: Actor = Who, store: Store = Db) -> w.User:
+    return orgs.set_user_active(store, actor, user_id, active=True)
+
+
+@router.get("/org/roles", response_model=list[w.OrgRole])
+def list_org_roles(actor: Actor = Who, store: Store = Db) -> list[w.OrgRole]:
+    return orgs.list_org_roles(store, actor)
+
+
+@router.post("/org/roles", response_model=list[w.OrgRole], status_code=201)
+def create_org_role(body: w.OrgRoleCreate, actor: Actor = Who, store: Store = Db) -> list[w.OrgRole]:
+    return orgs.create_org_role(store, actor, body)
+
+
+@router.patch("/org/roles/{role_id}", response_model=list[w.OrgRole])
+def update_org_role(role_id: str, body: w.OrgRoleUpdate, actor: Actor = Who, store: Store = Db) -> list[w.OrgRole]:
+    return orgs.update_org_role(store, actor, role_id, body)
+
+
+@router.delete("/org/roles/{role_id}", response_model=list[w.OrgRole])
+def delete_org_role(role_id: str, actor: Actor = Who, store: Store = Db) -> list[w.OrgRole]:
+    return orgs.delete_org_role(store, actor, role_id)
+
+
+@router.post("/rooms/{room_id}/leave", status_code=204)
+def leave_room(room_id: str, actor: Actor = Who, store: Store = Db) -> Response:
+    partners.leave_room(store, actor, room_id)
+    return Response(status_code=204)
+
+
+@router.get("/rooms/{room_id}/directory", response_model=list[w.RoomOrgDirectory])
+def directory(room_id: str, actor: Actor = Who, store: Store = Db) -> list[w.RoomOrgDirectory]:
+    return roles.directory(store, actor, room_id)
+
+
+@router.get("/rooms/{room_id}/orgs/{org_id}/roles", response_model=list[w.Role])
+def list_org_roles_in_room(room_id: str, org_id: str, actor: Actor = Who, store: Store = Db) -> list[w.Role]:
+    return roles.list_roles(store, actor, room_id, org_id)
+
+
+@router.post("/rooms/{room_id}/orgs/{org_id}/roles", response_model=w.Role, status_code=201)
+def create_partner_role(room_id: str, org_id: str, body: w.RoleCreate, actor: Actor = Who,
+                        store: Store = Db) -> w.Role:
+    return roles.create_role(store, actor, room_id, body, org_id)
+
+
+@router.patch("/rooms/{room_id}/orgs/{org_id}/roles/{role_id}", response_model=w.Role)
+def update_partner_role(room_id: str, org_id: str, role_id: str, body: w.RoleUpdate, actor: Actor = Who,
+                        store: Store = Db) -> w.Role:
+    return roles.update_role(store, actor, room_id, role_id, body, org_id)
+
+
+@router.get("/rooms/{room_id}/orgs/{org_id}/members", response_model=list[w.Member])
+def list_org_members(room_id: str, org_id: str, actor: Actor = Who, store: Store = Db) -> list[w.Member]:
+    return roles.list_members(store, actor, room_id, org_id)
+
+
+@router.post("/rooms/{room_id}/orgs/{org_id}/members", response_model=w.Member)
+def set_partner_member_role(room_id: str, org_id: str, body: w.MemberAdd, actor: Actor = Who,
+                            store: Store = Db) -> w.Member:
+    return roles.add_member(store, actor, room_id, body, org_id)
