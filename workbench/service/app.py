@@ -23,6 +23,7 @@ from workbench import __version__, wiring
 from workbench.contract.verification import verify_at_startup
 from workbench.engine import DuckDBEngine, Engine
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
+from workbench.service.openapi import published_schema
 from workbench.service.read_cache import ReadCache
 from workbench.store import Store
 
@@ -113,4 +114,5 @@ def create_app(store: Store, engine: Engine | None = None) -> FastAPI:
             continue
         app.include_router(module.router, prefix="/api/v1")
     app.add_middleware(ReadCache, store=store)
+    app.openapi = lambda: published_schema(app)  # type: ignore[method-assign]
     return app
