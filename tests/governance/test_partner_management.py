@@ -300,3 +300,16 @@ def test_openapi_says_room_dates_are_utc(live_service) -> None:
     for model in ("RoomCreate", "RoomUpdate", "Room"):
         for field in ("start_date", "end_date"):
             assert "UTC" in schemas[model]["properties"][field]["description"], (model, field)
+
+
+def test_question_overrides_are_part_of_the_question_and_planning_an_expired_room_is_read_only(live_service):
+    room = build_room(live_service.make_org(_name("Owner")).admin, lambda n: live_service.make_org(n))
+    qid = add_q1(room)
+    rule = {"permission": "clone", "partner_org_id": room.partner_org, "allowed": True}
+    q = room.owner.set_question_permissions(room.id, qid, [rule])
+    assert [r.model_dump() for r in q.permission_overrides] == [rule]
+    seen = room.partner.question(room.id, qid)
+    assert [r.model_dump() for r in seen.permission_overrides] == [rule] and seen.my_permissions["clone"]
+    room.owner.update_room(room.id, end_date=utc_today() - dt.timedelta(days=1))
+    with pytest.raises(wb.RoomExpired, match="read-only"):
+        room.owner.plan(room.id, qid, {"min_amount": 0}, epsilon="0.1")

@@ -103,6 +103,8 @@ def _out(cur: Any, actor: Actor, rec: QuestionRecord, spec: Question) -> w.Quest
         fields={k: list(v) for k, v in spec.fields.items()},
         max_rows=spec.max_rows, max_groups=spec.max_groups, cloned_from=rec.cloned_from,
         terms=_terms(cur, rec.id), my_permissions=mine,
+        permission_overrides=[r for r in _overrides(cur, rec.id) if rec.author_org_id == actor.org_id
+                              or r.partner_org_id in ("*", actor.org_id)],
         created_at=str(rec.created_at), updated_at=str(rec.updated_at),
     )
 

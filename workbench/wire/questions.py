@@ -105,6 +105,9 @@ class Question(BaseModel):
     terms: Terms
     #: what the caller's org may do with it (question permissions)
     my_permissions: dict[str, bool]
+    #: this question's overrides of its author org's defaults (the author org sees them all, a
+    #: partner those that concern it), so clients can show why a permission differs
+    permission_overrides: list[PermissionRule] = []
     created_at: str
     updated_at: str
 
