@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from workbench.data import external
+from workbench.data import external, identity
 from workbench.engine.base import ExactResult, split_rows
 from workbench.engine.dialect import render, table_key
 from workbench.engine.duckdb_engine import RUN_FAILED, DuckDBEngine
@@ -83,6 +83,16 @@ def stop_session(session: Any) -> None:
         SparkContext._jvm = None
 
 
+def register_functions(session: Any) -> None:
+    """DuckDB functions identity SQL uses that Spark lacks, under the same names.
+
+    ``nfc_normalize`` (Unicode NFC before trimming and lowercasing identities hashed at read) is
+    a Python UDF here: correct, but it sends every value through a Python worker, so at scale
+    register identities pre-hashed (``identity_kind="sha256"``).
+    """
+    session.udf.register("nfc_normalize", identity.nfc, "string")
+
+
 def _argument(value: Any) -> Any:
     """A bound parameter as Spark takes it: lists become array columns of literals."""
     if isinstance(value, (list, tuple)):
@@ -124,6 +134,7 @@ class SparkEngine:
         self._lock = threading.Lock()
         #: connection id -> (temp view name, files it was registered with)
         self._relations: dict[str, tuple[str, tuple[str, ...]]] = {}
+        register_functions(session)
 
     @classmethod
     def start(cls, store: Store, *, master: str = "local[2]",
