@@ -18,6 +18,8 @@ PUBLISHER = AnalysisRules(
         "city": ColumnRule(name="city", group_by=True),
         "income": ColumnRule(name="income"),
         "zip": ColumnRule(name="zip", group_by=True, input_k_min=5),
+        "pageviews": ColumnRule(name="pageviews", aggregations=frozenset({"SUM", "AVG"}),
+                                lower=0, upper=60),
     })
 ADVERTISER = AnalysisRules(
     dataset_id="adv", identity="em", pii=frozenset({"em"}),
@@ -39,7 +41,8 @@ def bindings() -> dict[str, DatasetBinding]:
         "publisher": DatasetBinding(
             macro="publisher", view="pub", rules=PUBLISHER,
             fields={"email": "email_sha", "phone": "phone", "region": "region", "age_band": "age",
-                    "city": "city", "income": "income", "zip": "zip"}),
+                    "city": "city", "income": "income", "zip": "zip",
+                    "pageviews": "pageviews"}),
         "advertiser": DatasetBinding(
             macro="advertiser", view="adv", rules=ADVERTISER,
             fields={"email": "em", "amount": "amt", "sku": "sku", "day": "day", "big": "big"}),

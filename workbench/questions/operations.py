@@ -109,13 +109,23 @@ def _out(cur: Any, actor: Actor, rec: QuestionRecord, spec: Question) -> w.Quest
     )
 
 
-def _report(cur: Any, room_id: str, spec: Question) -> w.CheckReport:
+#: shown with every check verdict in a room without differential privacy
+EXACT_NOTICE = (
+    "Differential privacy is OFF in this room: results are exact, protected only by the crowd-size "
+    "rule (k-min) and by the narrow shapes exact rooms accept (inner joins on the identity, "
+    "filters that only pick released groups from public value lists). This is weaker than "
+    "differential privacy: results of different questions (a total and its parts, a joined and "
+    "an unjoined count) can still be combined to learn about small groups.")
+
+
+def _report(cur: Any, room_id: str, spec: Question, dp: bool) -> w.CheckReport:
     bindings = room_bindings(cur, room_id, tuple(spec.fields))
-    found = violations(spec, bindings, strict=False)
+    found = violations(spec, bindings, strict=False, mode="dp" if dp else "exact")
     return w.CheckReport(
         ok=not found, violations=[w.Violation(**v.to_dict()) for v in found],
         fields={k: list(v) for k, v in spec.fields.items()},
         unmapped=sorted(set(spec.fields) - set(bindings)),
+        dp=dp, notice=None if dp else EXACT_NOTICE,
     )
 
 
@@ -133,8 +143,11 @@ def check_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionDr
     """Check a draft against the room's rules and report every violation; saves nothing."""
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        ensure_allowed(cur, actor, "question.check", room_id=room_id, resource_type="question")
-        return _report(cur, room_id, spec_from_draft(draft, actor.org_id))
+        access = ensure_allowed(cur, actor, "question.check", room_id=room_id,
+                                resource_type="question")
+        assert access is not None  # a room action always has the room's access
+        return _report(cur, room_id, spec_from_draft(draft, actor.org_id),
+                       access.room.dp_enabled)
 
 
 def _insert(cur: Any, actor: Actor, room_id: str, spec: Question, *, in_room: bool = False,
@@ -152,10 +165,11 @@ def create_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionD
     """Author a question in the room; it must pass the rules the room already has."""
     room_id = parse_uuid(room_id, "room")
     with store.transaction() as cur:
-        ensure_allowed(cur, actor, "question.author", room_id=room_id, resource_type="question",
-                       detail={"name": draft.name})
+        access = ensure_allowed(cur, actor, "question.author", room_id=room_id,
+                                resource_type="question", detail={"name": draft.name})
+        assert access is not None  # a room action always has the room's access
         spec = spec_from_draft(draft, actor.org_id)
-        _raise_if_violations(_report(cur, room_id, spec))
+        _raise_if_violations(_report(cur, room_id, spec, access.room.dp_enabled))
         qid = _insert(cur, actor, room_id, spec)
         return _out(cur, actor, *_load(cur, room_id, qid))
 
@@ -198,7 +212,7 @@ def update_question(store: Store, actor: Actor, room_id: str, question_id: str,
         spec = spec_from_draft({k: v for k, v in data.items() if k in w.QuestionDraft.model_fields},
                                rec.author_org_id, version=rec.version + 1,
                                cloned_from=rec.cloned_from)
-        _raise_if_violations(_report(cur, room_id, spec))
+        _raise_if_violations(_report(cur, room_id, spec, access.room.dp_enabled))
         # the owner added the version it read: a partner's edit waits for the owner again
         records.update_question(cur, question_id, name=spec.name, version=spec.version,
                                 spec=spec.to_dict(), keep_in_room=access.is_owner)

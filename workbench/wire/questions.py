@@ -72,6 +72,10 @@ class CheckReport(BaseModel):
     fields: dict[str, list[str]]
     #: macros the room has not mapped yet (checked again at run time)
     unmapped: list[str] = []
+    #: whether the room adds noise (differential privacy); exact rooms allow fewer shapes
+    dp: bool = True
+    #: what an exact (DP-off) room does and does not protect, shown with every verdict there
+    notice: str | None = None
 
 
 class Terms(BaseModel):
@@ -150,6 +154,8 @@ class ColumnPlan(BaseModel):
 
 class BudgetFigures(BaseModel):
     org_id: str
+    #: the party's name, for people (empty when not known)
+    org_name: str = ""
     epsilon_total: str
     delta_total: str
     epsilon_left: str
