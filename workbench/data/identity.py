@@ -20,6 +20,7 @@ Canonical forms:
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Any
 
@@ -77,6 +78,12 @@ def _text(values: Any) -> Any:
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         values = pc.cast(values, pa.string())
     return values
+
+
+def nfc(value: str | None) -> str | None:
+    """Unicode NFC of one value (None stays None): what SQL engines without ``nfc_normalize``
+    (Spark) register under that name, so identity SQL means the same on every engine."""
+    return None if value is None else unicodedata.normalize("NFC", value)
 
 
 def clean_arrow(values: Any) -> Any:

@@ -94,8 +94,8 @@ def _utc_today(node: exp.Expression) -> exp.Expression:
     return node
 
 
-#: today's date in UTC, in DuckDB
-UTC_TODAY = "CAST(timezone('UTC', current_timestamp) AS DATE)"
+#: today's date in UTC (DuckDB; sqlglot renders it for Spark as from_utc_timestamp)
+UTC_TODAY = "CAST(current_timestamp AT TIME ZONE 'UTC' AS DATE)"
 
 
 _PREDICATES = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In, exp.Between,
