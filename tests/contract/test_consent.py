@@ -130,3 +130,14 @@ def test_each_dataset_floor_raises_the_effective_k_min_and_only_its_owner_sets_i
     assert shown.effective_k_min == 40 and shown.room_k_min == 5
     assert room.owner.protections(room.id).dataset_floors == {room.advertiser_dataset: 40}
     assert room.partner.set_k_min_floor(room.id, room.advertiser_dataset, None).effective_k_min == 5
+
+
+def test_raising_the_largest_epsilon_per_run_needs_every_data_partys_consent(live_service):
+    r = _fresh(live_service)
+    assert r.owner.set_epsilon_bounds(r.id, max_epsilon="2").max_epsilon == "2"  # stricter: direct
+    with pytest.raises(wb.Conflict, match="raises the largest epsilon per run from 2 to 8"):
+        r.owner.set_epsilon_bounds(r.id, max_epsilon="8")
+    assert r.partner.epsilon_bounds(r.id).max_epsilon == "2"
+    proposal = r.owner.propose(r.id, max_epsilon_per_run="8")
+    assert r.partner.approve(r.id, proposal.id).status == "applied"
+    assert r.partner.epsilon_bounds(r.id).max_epsilon == "8"

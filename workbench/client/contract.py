@@ -106,12 +106,13 @@ class ContractAPI:
 
     def propose(self, room_id: str, *, k_min: int | None = None, dp_enabled: bool | None = None,
                 epsilon_budget: str | None = None, delta_budget: str | None = None,
-                note: str = "") -> w.Proposal:
+                max_epsilon_per_run: str | None = None, note: str = "") -> w.Proposal:
         """Owner: propose weakening the room's protections; it applies when every affected data
         party approves (at once when no other party's data is in the room)."""
         body: dict[str, Any] = {"note": note}
         for name, value in (("k_min", k_min), ("dp_enabled", dp_enabled),
-                            ("epsilon_budget", epsilon_budget), ("delta_budget", delta_budget)):
+                            ("epsilon_budget", epsilon_budget), ("delta_budget", delta_budget),
+                            ("max_epsilon_per_run", max_epsilon_per_run)):
             if value is not None:
                 body[name] = value
         return w.Proposal(**self._request("POST", f"/api/v1/rooms/{room_id}/proposals", json=body))

@@ -98,6 +98,29 @@ def _check_default_covers_spent(cur: Any, room: Room, direct: dict[str, Any]) ->
                 "cannot be set; set at least that much", org_id=org_id)
 
 
+def _max_epsilon_change(cur: Any, room: Room, value: Any) -> Weakening:
+    """Raising the largest epsilon one run may spend weakens every data party's protection."""
+    _, now = budgets.epsilon_bounds(cur, room)
+    new = _budget(value, "max_epsilon_per_run")
+    if now is None or new <= now:  # no cap before, or a lower one: stricter
+        return Weakening(values={}, reasons=[])
+    return Weakening(values={"max_epsilon_per_run": str(new)},
+                     reasons=[f"raises the largest epsilon per run from {now} to {new}"])
+
+
+def guard_epsilon_bounds(cur: Any, actor: Actor, room: Room, high: Fraction | None) -> None:
+    """Refuse (changing nothing) a direct raise of the maximum epsilon per run once another
+    party's data is in the room; the runs package's set_epsilon_bounds calls this."""
+    weak = _max_epsilon_change(cur, room, room.epsilon_budget if high is None else high)
+    parties = affected_parties(cur, room, actor.org_id)
+    if weak.values and parties:
+        raise Conflict(
+            f"this change {weak.reasons[0]}, and other parties' data is in the room: it needs "
+            f"their consent. Propose it instead (client.propose({room.id!r}, max_epsilon_per_run="
+            f"{weak.values['max_epsilon_per_run']!r})); it applies when every affected party "
+            "approves", reasons=weak.reasons, parties=parties)
+
+
 def guard_room_update(cur: Any, actor: Actor, room: Room, changes: dict[str, Any]) -> None:
     """Refuse (changing nothing) a direct room update that weakens another data party's protection.
 
@@ -141,6 +164,10 @@ def _proposal_out(cur: Any, row: rec.ProposalRow) -> w.Proposal:
 
 def _apply(cur: Any, actor: Actor, room: Room, row: rec.ProposalRow) -> None:
     changes = json.loads(row.changes)
+    if "max_epsilon_per_run" in changes:
+        low, _ = budgets.epsilon_bounds(cur, room)
+        budgets.set_epsilon_bounds(cur, room.id, low, Fraction(changes.pop("max_epsilon_per_run")),
+                                   actor.user_id)
     if row.kind == PARTY_BUDGET:
         assert row.target_org_id is not None
         budgets.set_party_budget(cur, room.id, row.target_org_id,
@@ -175,7 +202,14 @@ def propose(store: Store, actor: Actor, room_id: str, body: w.ProposalCreate) ->
             parties = [org_id for org_id in parties if org_id != actor.org_id]
         else:
             kind, target = ROOM, None
+            top = changes.pop("max_epsilon_per_run", None)
             direct, weak = classify(room, changes)
+            if top is not None:
+                more = _max_epsilon_change(cur, room, top)
+                if not more.values:
+                    direct["max_epsilon_per_run"] = top
+                weak = Weakening(values={**weak.values, **more.values},
+                                 reasons=weak.reasons + more.reasons)
             if direct:
                 names = ", ".join(sorted(direct))
                 raise InvalidInput(f"{names} would not weaken anyone's protection: change it "

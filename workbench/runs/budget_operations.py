@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.contract.consent import guard_epsilon_bounds
 from workbench.errors import InvalidInput, NotFound
 from workbench.governance._records import room_orgs
 from workbench.governance.model import Actor, RoomAccess
@@ -122,6 +123,7 @@ def set_epsilon_bounds(store: Store, actor: Actor, room_id: str, body: wr.Epsilo
         access = _room_access(ensure_allowed(
             cur, actor, "budget.bounds", room_id=room_id, resource_type="room",
             resource_id=room_id, detail={"min_epsilon": str(low), "max_epsilon": str(high)}))
+        guard_epsilon_bounds(cur, actor, access.room, high)  # raising the cap needs consent
         budgets.set_epsilon_bounds(cur, room_id, low, high, actor.user_id)
         return _bounds_out(cur, access)
 

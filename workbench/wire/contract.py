@@ -50,6 +50,8 @@ class ProposalCreate(In):
     dp_enabled: StrictBool | None = None
     epsilon_budget: StrictStr | None = None
     delta_budget: StrictStr | None = None
+    #: the largest epsilon one run may spend (the room's epsilon bounds)
+    max_epsilon_per_run: StrictStr | None = None
     #: a party's own budget in the room (with epsilon_budget/delta_budget): the party must approve
     org_id: StrictStr | None = None
     note: StrictStr = Field(default="", max_length=2000)
