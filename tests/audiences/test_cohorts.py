@@ -82,3 +82,19 @@ def test_bad_names_and_analytical_questions_are_refused(room):
     with pytest.raises(wb.errors.InvalidInput, match="only user-list"):
         room.owner.create_cohort(room.id, "agg", q.id)
     assert len(room.owner.cohorts(room.id)) == 1
+
+
+def test_deleting_a_cohort_removes_its_lookalikes_and_keeps_the_budget_spent(room):
+    qid = add_user_list(room)
+    cohort = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0})
+    room.owner.train_lookalike(room.id, "alike", cohort.id, ["visits"], epsilon="1")
+    left = room.partner.budget(room.id).epsilon_left
+    with pytest.raises(wb.errors.PermissionDenied):
+        room.partner.delete_cohort(room.id, cohort.id)  # built by the owner
+    room.owner.delete_cohort(room.id, cohort.id)
+    assert room.owner.cohorts(room.id) == []
+    assert room.partner.budget(room.id).epsilon_left == left
+    with pytest.raises(wb.errors.NotFound):
+        room.owner.cohort(room.id, cohort.id)
+    with pytest.raises(wb.errors.NotFound):
+        room.owner.cohort(room.id, "not-an-id")

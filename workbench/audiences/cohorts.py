@@ -22,7 +22,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from workbench.audiences import _records as rec
 from workbench.audiences.actions import activation_org
 from workbench.audiences.release import charge, epsilon_of, library_versions, release_counts
-from workbench.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
 from workbench.governance.policy import ensure_allowed
@@ -150,9 +150,14 @@ def _build(store: Store, actor: Actor, access: RoomAccess, cohort_id: str, charg
     """Step 2: members, DP size, k-min; a new cohort (``name``) or a new version."""
     room = access.room
     with store.transaction() as cur:
-        exact = rec.replace_members(cur, cohort_id, compiled.sql, compiled.params) \
-            if name is None else None
-        if name is not None:
+        exact = None
+        if name is None:
+            if rec.cohort(cur, room.id, cohort_id) is None:
+                raise NotFound("the cohort was deleted while it was being refreshed")
+            exact = rec.replace_members(cur, cohort_id, compiled.sql, compiled.params)
+        else:
+            if rec.name_taken(cur, room.id, name):
+                raise Conflict(f"the room already has a cohort named {name!r}; pick another name")
             rec.insert_cohort(cur, id=cohort_id, room_id=room.id, name=name, kind="matched",
                               status="building", question_id=row[0], question_version=row[5],
                               parameters=parameters, seed_cohort_id=None,
@@ -253,12 +258,17 @@ def get_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str) -> w.Co
 
 
 def delete_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str) -> None:
-    """Delete a cohort, its members and scores (and lookalikes seeded by it)."""
+    """Delete a cohort, its members and scores (and lookalikes seeded by it): the room owner or
+    the organisation that built it."""
     room_id, cohort_id = parse_uuid(room_id, "room"), parse_uuid(cohort_id, "cohort")
     with store.transaction() as cur:
-        ensure_allowed(cur, actor, "audience.cohort.delete", room_id=room_id,
-                       resource_type="cohort", resource_id=cohort_id)
-        _cohort(cur, room_id, cohort_id)
+        access = ensure_allowed(cur, actor, "audience.cohort.delete", room_id=room_id,
+                                resource_type="cohort", resource_id=cohort_id)
+        assert access is not None
+        found = _cohort(cur, room_id, cohort_id)
+        if not access.is_owner and rec.user_org(cur, found.created_by) != actor.org_id:
+            raise PermissionDenied("only the room owner or the organisation that built a cohort "
+                                   "deletes it")
         for child in rec.seeded_by(cur, cohort_id):
             rec.delete_cohort(cur, child)
         rec.delete_cohort(cur, cohort_id)
