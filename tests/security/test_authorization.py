@@ -109,18 +109,18 @@ def test_partner_cannot_mix_its_room_with_another_rooms_ids(admin, make_org):
 
 
 def test_partner_cannot_read_results_it_does_not_receive(room):
-    """The terms say the owner receives: the partner may run, never read."""
+    """The terms say the owner receives: the partner may run, never read. The owner's run read
+    the partner's data, so the partner sees that it happened (issue 9.4), not its result."""
     qid, owner_run = _owner_run(room)
     with pytest.raises(NOT_YOURS):
         room.partner.run_result(room.id, owner_run)
-    with pytest.raises(NOT_YOURS):
-        room.partner.get_run(room.id, owner_run)
+    assert room.partner.get_run(room.id, owner_run).id == owner_run
+    assert owner_run in {r.id for r in room.partner.runs(room.id)}
     with pytest.raises(NOT_YOURS):
         room.partner.delete_run(room.id, owner_run)
     own = room.partner.run(room.id, qid, {"min_amount": 0}, epsilon="1")
     with pytest.raises(wb.errors.PermissionDenied):
         room.partner.run_result(room.id, own.id)
-    assert owner_run not in {r.id for r in room.partner.runs(room.id)}
 
 
 def test_partner_cannot_do_owner_only_things(room):
@@ -138,7 +138,7 @@ def test_partner_cannot_do_owner_only_things(room):
         "delete a question": lambda: p.delete_question(room.id, qid),
         "set terms": lambda: p.set_terms(room.id, qid, runners=[room.partner_org],
                                          receivers=[room.partner_org]),
-        "raise its budget": lambda: p.raise_budget(room.id, room.partner_org, epsilon="100"),
+        "raise the owner's budget": lambda: p.raise_budget(room.id, room.owner_org, epsilon="100"),
         "update the room": lambda: p.update_room(room.id, k_min=1000),
         "turn DP off": lambda: p.update_room(room.id, dp_enabled=False),
         "export": lambda: p.export_template(room.id),
@@ -154,7 +154,7 @@ def test_partner_cannot_do_owner_only_things(room):
     assert allowed == []
     r = room.owner.room(room.id)
     assert r.k_min == 1 and r.dp_enabled
-    assert room.partner.budget(room.id).epsilon_total == "10"
+    assert room.owner.budget(room.id).epsilon_total == "10"
     assert room.owner.question(room.id, qid).name != "mine now"
 
 

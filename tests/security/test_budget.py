@@ -65,6 +65,7 @@ def test_hostile_budget_raise_is_refused(admin, make_org):
 def test_tiny_and_large_valid_epsilons_still_plan(admin, make_org):
     room = build_room(admin, make_org, epsilon_budget="1e60")
     qid = add_q1(room)
+    room.owner.set_epsilon_bounds(room.id, min_epsilon="1e-60")  # the default minimum is 0.01
     for eps in ("1e-60", "1e-30", "0.5", "1/3", "1e60"):
         plan = room.owner.plan(room.id, qid, {"min_amount": 0}, epsilon=eps)
         assert plan.dp

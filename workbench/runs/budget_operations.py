@@ -101,7 +101,7 @@ def _change(store: Store, actor: Actor, room_id: str, target: str, new: Any) -> 
 def _bounds_out(cur: Any, access: RoomAccess) -> wr.EpsilonBoundsOut:
     low, high = budgets.epsilon_bounds(cur, access.room)
     return wr.EpsilonBoundsOut(room_id=access.room.id, min_epsilon=display(low, up=True),
-                               max_epsilon=display(high, up=False))
+                               max_epsilon=None if high is None else display(high, up=False))
 
 
 def get_epsilon_bounds(store: Store, actor: Actor, room_id: str) -> wr.EpsilonBoundsOut:

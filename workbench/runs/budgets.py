@@ -20,7 +20,7 @@ from typing import Any
 from workbench.contract.verification import chain_ledger_entry
 from workbench.errors import InvalidInput
 from workbench.governance.model import Room
-from workbench.privacy.budget import Budget, LedgerEntry, check_spend, remaining
+from workbench.privacy.budget import Budget, LedgerEntry, check_spend, display, remaining
 from workbench.privacy.budget import spent as spent_of
 from workbench.runs import _records as rec
 
@@ -133,12 +133,13 @@ def set_connection_cap(cur: Any, connection_id: str, cap: Budget | None, user_id
                               None if cap is None else cap.delta, user_id)
 
 
-def epsilon_bounds(cur: Any, room: Room) -> tuple[Fraction, Fraction]:
-    """The room's (minimum, maximum) epsilon per run: defaults 0.01 and the room's budget."""
+def epsilon_bounds(cur: Any, room: Room) -> tuple[Fraction, Fraction | None]:
+    """The room's (minimum, maximum) epsilon per run: defaults 0.01 and no maximum of its own
+    (then each charged party's budget is the maximum, and the ledger enforces it)."""
     bounds = rec.epsilon_bounds(cur, room.id)
     if bounds is None:
-        return DEFAULT_MIN_EPSILON, room.epsilon_budget
-    top = room.epsilon_budget if bounds.max_epsilon is None else Fraction(bounds.max_epsilon)
+        return DEFAULT_MIN_EPSILON, None
+    top = None if bounds.max_epsilon is None else Fraction(bounds.max_epsilon)
     return Fraction(bounds.min_epsilon), top
 
 
@@ -156,12 +157,13 @@ def set_epsilon_bounds(cur: Any, room_id: str, low: Fraction, high: Fraction | N
 def check_epsilon(cur: Any, room: Room, epsilon: Fraction) -> None:
     """Refuse an epsilon per run outside the room's bounds, naming them."""
     low, high = epsilon_bounds(cur, room)
+    asked = display(epsilon, up=True)
     if epsilon < low:
-        raise InvalidInput(f"epsilon {epsilon} is below this room's minimum per run ({low}); "
-                           f"plan with at least {low}")
-    if epsilon > high:
-        raise InvalidInput(f"epsilon {epsilon} is above this room's maximum per run ({high}); "
-                           f"plan with at most {high}")
+        raise InvalidInput(f"epsilon {asked} is below this room's minimum per run "
+                           f"({display(low, up=True)}); plan with at least that")
+    if high is not None and epsilon > high:
+        raise InvalidInput(f"epsilon {asked} is above this room's maximum per run "
+                           f"({display(high, up=False)}); plan with at most that")
 
 
 def check_fits(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[Source],

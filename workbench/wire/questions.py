@@ -235,6 +235,8 @@ class BudgetRaise(In):
 class Budget(BaseModel):
     room_id: str
     org_id: str
+    #: the party's name, for people (empty when not known)
+    org_name: str = ""
     epsilon_total: str
     delta_total: str
     epsilon_spent: str

@@ -24,7 +24,7 @@ class BudgetSet(In):
 
 
 class EpsilonBounds(In):
-    """The room's bounds on epsilon per run (max None: the room's budget)."""
+    """The room's bounds on epsilon per run (max None: each charged party's budget)."""
 
     min_epsilon: Amount = "0.01"
     max_epsilon: Amount | None = None
@@ -33,7 +33,8 @@ class EpsilonBounds(In):
 class EpsilonBoundsOut(BaseModel):
     room_id: str
     min_epsilon: str
-    max_epsilon: str
+    #: None: no maximum of the room's own; each charged party's budget limits a run
+    max_epsilon: str | None
 
 
 class ConnectionCap(In):
