@@ -98,3 +98,28 @@ def test_deleting_a_cohort_removes_its_lookalikes_and_keeps_the_budget_spent(roo
         room.owner.cohort(room.id, cohort.id)
     with pytest.raises(wb.errors.NotFound):
         room.owner.cohort(room.id, "not-an-id")
+
+
+def test_the_terms_can_make_the_partner_the_activation_party(room):
+    with pytest.raises(wb.errors.InvalidInput, match="not an organisation of this room"):
+        room.owner.set_audience_terms(room.id, "00000000-0000-4000-8000-000000000000")
+    with pytest.raises(wb.errors.PermissionDenied):
+        room.partner.set_audience_terms(room.id, room.partner_org)
+    terms = room.owner.set_audience_terms(room.id, room.partner_org, max_seed=1000)
+    assert room.partner.audience_terms(room.id) == terms
+    publisher_ids = add_user_list(room)
+    with pytest.raises(wb.errors.RuleViolation, match="activation party"):
+        room.owner.create_cohort(room.id, "publisher ids", publisher_ids, {"min_amount": 0})
+    theirs = room.partner.create_cohort(room.id, "advertiser ids", add_user_list(room, ADVERTISER_SQL))
+    assert theirs.activation_org_id == room.partner_org and abs(theirs.size - 200) < 40
+
+
+def test_overlap_by_public_dimensions_is_an_ordinary_question(room):
+    q = room.owner.create_question(room.id, "overlap", "SELECT p.region, COUNT(DISTINCT p.email) "
+                                   "AS matched FROM publisher p JOIN advertiser a ON p.email = "
+                                   "a.email GROUP BY p.region")
+    room.owner.add_question(room.id, q.id)
+    rows = room.owner.run_result(room.id, room.owner.run(room.id, q.id, epsilon="5").id).rows
+    # the buyers are even users: regions north and east only; empty regions fall under k-min
+    counts = {r[0]: r[1] for r in rows}
+    assert {"north", "east"} <= set(counts) and abs(counts["north"] - 100) < 30
