@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         NoisePlan,
         ReleasePlan,
         accuracy,
+        aggregate_kind,
         avg_ci_half_width,
         plan_release,
     )
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 #: names whose modules import OpenDP, loaded when first asked for
 _WITH_OPENDP = {
     **dict.fromkeys(("Aggregate", "AggregatePlan", "KeyPlan", "NoisePlan", "ReleasePlan",
-                     "accuracy", "avg_ci_half_width", "plan_release"), "workbench.privacy._plan"),
+                     "accuracy", "aggregate_kind", "avg_ci_half_width", "plan_release"),
+                    "workbench.privacy._plan"),
     **dict.fromkeys(("release", "release_keys", "suppress"), "workbench.privacy._release"),
 }
 
@@ -66,6 +68,7 @@ __all__ = [
     "NoisePlan",
     "ReleasePlan",
     "accuracy",
+    "aggregate_kind",
     "avg_ci_half_width",
     "check_spend",
     "display",

@@ -29,6 +29,14 @@ AggregateKind = Literal["count", "count_distinct", "sum", "avg"]
 KINDS: tuple[AggregateKind, ...] = ("count", "count_distinct", "sum", "avg")
 
 
+def aggregate_kind(value: str) -> AggregateKind:
+    """A kind read from text (compiled questions carry it as a string), checked."""
+    for kind in KINDS:
+        if value == kind:
+            return kind
+    raise InvalidInput(f"unknown aggregate kind {value!r}; use one of {KINDS}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Aggregate:
     """One released output column and the bounds the engine enforced before aggregating it."""
@@ -77,6 +85,13 @@ class Aggregate:
         if self.kind == "avg":
             return (f"{self.name}__sum", f"{self.name}__count")
         return (self.name,)
+
+    @property
+    def clamp(self) -> tuple[float, float]:
+        """(lower, upper) of a sum or avg, in real units."""
+        if self.lower is None or self.upper is None:
+            raise InvalidInput(f"{self.name}: a {self.kind} has no clamping bounds")
+        return float(self.lower), float(self.upper)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -215,10 +230,11 @@ def avg_ci_half_width(plan: AggregatePlan, group_rows: int, alpha: float = 0.05)
     total, count = plan.parts
     e_sum = accuracy(total.integer_scale, alpha / 2) / total.fixed_point
     e_count = accuracy(count.integer_scale, alpha / 2)
-    width = float(agg.upper) - float(agg.lower)  # type: ignore[arg-type]
+    lower, upper = agg.clamp
+    width = upper - lower
     if group_rows <= e_count:
         return width
-    largest = max(abs(float(agg.lower)), abs(float(agg.upper)))  # type: ignore[arg-type]
+    largest = max(abs(lower), abs(upper))
     return min(width, (e_sum + largest * e_count) / (group_rows - e_count))
 
 
@@ -265,7 +281,8 @@ def plan_release(
     plans = []
     for agg in aggregates:
         bounds = {"max_rows": agg.max_rows, "max_groups": agg.max_groups}
-        count_kind = "count_distinct" if agg.kind == "count_distinct" else "count"
+        count_kind: Literal["count", "count_distinct"] = (
+            "count_distinct" if agg.kind == "count_distinct" else "count")
         if agg.kind in ("count", "count_distinct"):
             parts: tuple[NoisePlan, ...] = (
                 _part(agg.name, "count", l1_sensitivity(count_kind, **bounds), 1, share, alpha),

@@ -59,7 +59,7 @@ def release(plan: ReleasePlan, exact: Mapping[str, Sequence[int]]) -> dict[str, 
         elif spec.kind == "sum":
             released[spec.name] = [v / spec.scale for v in noisy[0]]
         else:
-            lower, upper = float(spec.lower), float(spec.upper)  # type: ignore[arg-type]
+            lower, upper = spec.clamp
             released[spec.name] = [
                 min(max((s / spec.scale) / max(c, 1), lower), upper) for s, c in zip(*noisy, strict=True)
             ]

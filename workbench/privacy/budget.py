@@ -78,6 +78,14 @@ def to_fraction(x: object, *, name: str = "value") -> Fraction:
     return value
 
 
+def ledger_state(value: str) -> State:
+    """A ledger state read from the store, checked."""
+    for state in STATES:
+        if value == state:
+            return state
+    raise InvalidInput(f"unknown ledger state {value!r}; use one of {STATES}")
+
+
 def display(x: Fraction, *, up: bool, digits: int = 6) -> str:
     """``x`` to ``digits`` significant figures, rounded up (``up``) or down, never the other way."""
     if x == 0:

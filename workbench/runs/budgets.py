@@ -20,7 +20,8 @@ from typing import Any
 from workbench.contract.verification import chain_ledger_entry
 from workbench.errors import InvalidInput
 from workbench.governance.model import Room
-from workbench.privacy.budget import Budget, LedgerEntry, check_spend, display, remaining
+from workbench.privacy.budget import (Budget, LedgerEntry, check_spend, display, ledger_state,
+                                      remaining)
 from workbench.privacy.budget import spent as spent_of
 from workbench.runs import _records as rec
 
@@ -47,7 +48,7 @@ class Source:
 
 
 def _entries(rows: Iterable[rec.LedgerRow]) -> list[LedgerEntry]:
-    return [LedgerEntry(charge_id=r.charge_id, state=r.state,  # type: ignore[arg-type]
+    return [LedgerEntry(charge_id=r.charge_id, state=ledger_state(r.state),
                         epsilon=Fraction(r.epsilon), delta=Fraction(r.delta)) for r in rows]
 
 

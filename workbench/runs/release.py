@@ -11,7 +11,8 @@ from fractions import Fraction
 from typing import Any
 
 from workbench.engine import ExactResult
-from workbench.privacy import Aggregate, ReleasePlan, plan_release, release, release_keys, suppress
+from workbench.privacy import (Aggregate, ReleasePlan, aggregate_kind, plan_release, release,
+                               release_keys, suppress)
 from workbench.questions.compile import Compiled
 
 CROWD = "crowd_size"
@@ -42,7 +43,7 @@ class Table:
 
 def aggregates_for(compiled: Compiled, k_min: int) -> tuple[list[Aggregate], str | None, bool]:
     """Privacy specs of the outputs, plus a hidden distinct-unit count when k-min needs one."""
-    aggs = [Aggregate(name=a.name, kind=a.kind, lower=a.lower, upper=a.upper,  # type: ignore
+    aggs = [Aggregate(name=a.name, kind=aggregate_kind(a.kind), lower=a.lower, upper=a.upper,
                       scale=a.scale, max_rows=compiled.max_rows, max_groups=compiled.max_groups)
             for a in compiled.aggregates]
     if k_min <= 1:
@@ -62,10 +63,10 @@ def aggregates_for(compiled: Compiled, k_min: int) -> tuple[list[Aggregate], str
 def plan_dp(compiled: Compiled, k_min: int, epsilon: Fraction, delta: Fraction) -> DPPlan:
     """Plan the noise (no data read): public keys spend no delta, private keys need some."""
     aggs, crowd, hidden = aggregates_for(compiled, k_min)
-    public = compiled.key_values is not None
+    keys = compiled.key_values
+    public = keys is not None
     plan = plan_release(aggs, epsilon=epsilon, delta=0 if public else delta,
-                        n_groups=len(compiled.key_values) if public else 0,  # type: ignore
-                        keys_public=public)
+                        n_groups=len(keys) if keys is not None else 0, keys_public=public)
     return DPPlan(plan=plan, crowd=crowd, crowd_hidden=hidden)
 
 
