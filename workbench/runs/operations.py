@@ -147,14 +147,15 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
                     fingerprint=fingerprint)
 
 
-def _figures(cur: Any, access: RoomAccess, org_id: str, extra: Budget | None = None
-             ) -> w.BudgetFigures:
+def _figures(cur: Any, access: RoomAccess, org_id: str, extra: Budget | None = None,
+             names: dict[str, str] | None = None) -> w.BudgetFigures:
     f = budgets.figures(cur, access.room, org_id)
     left = f.left
     if extra is not None:
         left = Budget(epsilon=max(left.epsilon - extra.epsilon, Fraction(0)),
                       delta=max(left.delta - extra.delta, Fraction(0)))
-    return w.BudgetFigures(org_id=org_id, epsilon_total=display(f.total.epsilon, up=False),
+    return w.BudgetFigures(org_id=org_id, org_name=(names or {}).get(org_id, ""),
+                           epsilon_total=display(f.total.epsilon, up=False),
                            delta_total=display(f.total.delta, up=False),
                            epsilon_left=display(left.epsilon, up=False),
                            delta_left=display(left.delta, up=False))
@@ -196,6 +197,7 @@ def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w
         p = _prepare(cur, actor, access, question_id, body)
         columns, notes = _columns(p)
         charged = p.parties if p.dp is not None else []
+        names = org_names(cur, charged)
         return w.Plan(
             question_id=question_id, question_version=p.question_version, dp=p.dp is not None,
             epsilon=display(p.epsilon, up=True), delta=display(p.delta, up=True),
@@ -203,8 +205,8 @@ def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w
             n_groups=len(p.compiled.key_values) if p.compiled.key_values is not None else None,
             k_min=access.room.k_min, max_rows=p.compiled.max_rows,
             max_groups=p.compiled.max_groups, columns=columns,
-            budget_before=[_figures(cur, access, o) for o in charged],
-            budget_after=[_figures(cur, access, o, p.cost) for o in charged],
+            budget_before=[_figures(cur, access, o, names=names) for o in charged],
+            budget_after=[_figures(cur, access, o, p.cost, names) for o in charged],
             receivers=p.receivers, notes=notes, parties=p.parties, fingerprint=p.fingerprint,
         )
 
