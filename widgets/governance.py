@@ -8,6 +8,7 @@ messages.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
@@ -17,6 +18,16 @@ from workbench.wire import governance as w
 from widgets.contract import ContractPanel
 from widgets._common import (Console, PermissionPicker, Status, button, esc, fetch_room, guarded, heading,
                              number_text, permission_label, room_option, set_options, show, table_html)
+
+
+def _done(call: Callable[[], None]) -> Callable[[], bool]:
+    """For :func:`guarded`: a call that answers nothing counts as done when it does not raise."""
+
+    def run() -> bool:
+        call()
+        return True
+
+    return run
 
 
 def _room_summary(room: w.Room) -> str:
@@ -86,6 +97,8 @@ class RolesPanel(W.VBox):
 
     def _create(self) -> None:
         room = self.room
+        if room is None:
+            return
         perms = list(self.new_perms.value)
         name = self.new_name.value
         if guarded(self.status, lambda: self.client.create_role(room.id, name, perms),
@@ -95,7 +108,7 @@ class RolesPanel(W.VBox):
 
     def _save(self) -> None:
         room, role_id = self.room, self.edit_pick.value
-        if role_id is None:
+        if room is None or role_id is None:
             self.status.error("pick a role to edit first")
             return
         perms = list(self.edit_perms.value)
@@ -105,10 +118,10 @@ class RolesPanel(W.VBox):
 
     def _delete(self) -> None:
         room, role_id = self.room, self.edit_pick.value
-        if role_id is None:
+        if room is None or role_id is None:
             self.status.error("pick a role to delete first")
             return
-        ok = guarded(self.status, lambda: self.client.delete_role(room.id, role_id) or True, "role deleted")
+        ok = guarded(self.status, _done(lambda: self.client.delete_role(room.id, role_id)), "role deleted")
         if ok:
             self._reload()
 
@@ -156,7 +169,7 @@ class MembersPanel(W.VBox):
 
     def _add(self) -> None:
         room, user_id, role_id = self.room, self.user.value, self.role.value
-        if user_id is None or role_id is None:
+        if room is None or user_id is None or role_id is None:
             self.status.error("pick a user and a role")
             return
         member = guarded(self.status, lambda: self.client.add_member(room.id, user_id, role_id))
@@ -166,10 +179,10 @@ class MembersPanel(W.VBox):
 
     def _remove(self) -> None:
         room, user_id = self.room, self.user.value
-        if user_id is None:
+        if room is None or user_id is None:
             self.status.error("pick a user")
             return
-        if guarded(self.status, lambda: self.client.remove_member(room.id, user_id) or True):
+        if guarded(self.status, _done(lambda: self.client.remove_member(room.id, user_id))):
             self.load(room)
             self.status.ok("user removed from the room")
 
@@ -511,7 +524,7 @@ class OwnerConsole(_RoomConsole):
 
     def _set_end(self) -> None:
         room, end = self.room, self.end_date.value
-        if end is None:
+        if room is None or end is None:
             self.status.error("pick an end date")
             return
         if guarded(self.status, lambda: self.client.update_room(room.id, end_date=end)) is not None:
@@ -520,7 +533,7 @@ class OwnerConsole(_RoomConsole):
 
     def _invite(self) -> None:
         room, org_id = self.room, self.invite_org.value.strip()
-        if not org_id:
+        if room is None or not org_id:
             self.status.error("enter the id of the organisation to invite (its admin can tell you)")
             return
         updated = guarded(self.status, lambda: self.client.invite_partner(room.id, org_id))
@@ -533,7 +546,7 @@ class OwnerConsole(_RoomConsole):
 
     def _save_partner(self) -> None:
         room, org_id = self.room, self.partner_pick.value
-        if org_id is None:
+        if room is None or org_id is None:
             self.status.error("pick a partner")
             return
         perms = list(self.partner_perms.value)
@@ -617,7 +630,7 @@ class PartnerConsole(_RoomConsole):
             if room is not None:
                 self.reload(select=room.id)
                 self.status.ok(f"you joined {room.name!r} as your organisation's Partner Administrator")
-        elif guarded(self.status, lambda: self.client.decline_invitation(room_id) or True):
+        elif guarded(self.status, _done(lambda: self.client.decline_invitation(room_id))):
             self.reload()
             self.status.ok("invitation declined")
 
@@ -635,7 +648,7 @@ class PartnerConsole(_RoomConsole):
             return
         self._armed_leave = None
         self.confirm.value = ""
-        if guarded(self.status, lambda: self.client.leave_room(room.id) or True):
+        if guarded(self.status, _done(lambda: self.client.leave_room(room.id))):
             self.reload()
             self.status.ok(f"your organisation left {room.name!r}")
 

@@ -1,29 +1,27 @@
-"""Random sequences of governance operations against a small reference model of the rules.
+"""Random sequences of governance operations against a small reference model of the rules,
+over a live `workbench serve` (each example makes its own three organisations there).
 
-The model is written from DESIGN.md, not from the policy module: visibility, available
-permissions per partner, the Administrator role, custom roles capped by what is available,
-feature toggles, removal, and the read-only expired room.
+The model is written from DESIGN.md and the seeds, not from the policy module: visibility,
+available permissions per partner, the Administrator role, custom roles capped by what is
+available, feature toggles, removal and leaving, the owner's Partner Management of partner roles
+and members, never leaving an org of the room without an administrator, and the read-only
+expired room.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import shutil
-import tempfile
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+import pytest
 
 import workbench as wb
-from workbench.governance.orgs import bootstrap
-from workbench.service.local import close_local, connect_local
-from workbench.store import Store
 from workbench.wire.permissions import Permission as P
 
-from tests.conftest import TEST_KEY
+from tests.conftest import LiveService
 
 OWNER_ONLY = {P.PARTNER_MANAGEMENT, P.ADD_DELETE_QUESTIONS}
 INTEL = {P.INTELLIGENCE_VIEWER, P.INTELLIGENCE_CREATOR}
@@ -32,30 +30,36 @@ DEFAULTS = {P.MANAGE_ROLES, P.MANAGE_DATASETS, P.VIEW_REPORTS, P.INTELLIGENCE_VI
 PARTNER_PERMS = sorted(set(P) - OWNER_ONLY - FLOWS)
 SIDES = ("O", "A", "B")
 _counter = itertools.count()
+#: the live service of this module (a Hypothesis state machine cannot take pytest fixtures)
+LIVE: dict[str, LiveService] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _live(live_service: LiveService):
+    LIVE["service"] = live_service
+    yield
+    LIVE.clear()
 
 
 class Governance(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="wb-model-"))
-        store = Store.open(self.dir, TEST_KEY, create=True)
-        created = bootstrap(store, "Owner", "oadmin")
-        store.close()
-        owner = connect_local(self.dir, created.token.secret, key=TEST_KEY)
-        self.org = {"O": created.org.id}
-        self.admin = {"O": owner}
-        self.admin_id = {"O": created.admin.id}
-        for side in ("A", "B"):
-            made = owner.create_org(f"Org {side}", f"{side.lower()}admin")
+        service = LIVE["service"]
+        run = next(_counter)
+        root = service.client(service.admin_token)
+        self.org, self.admin, self.admin_id = {}, {}, {}
+        for side in SIDES:
+            made = root.create_org(f"Model {run} {side}", f"{side.lower()}admin")
             self.org[side] = made.org.id
-            self.admin[side] = connect_local(self.dir, made.token.secret, key=TEST_KEY)
+            self.admin[side] = service.client(made.token.secret)
             self.admin_id[side] = made.admin.id
+        owner = self.admin["O"]
         self.user = {}
         self.user_id = {}
         for side in SIDES:
             u = self.admin[side].create_user(f"{side} member")
             self.user_id[side] = u.id
-            self.user[side] = connect_local(self.dir, self.admin[side].issue_token(u.id).secret, key=TEST_KEY)
+            self.user[side] = service.client(self.admin[side].issue_token(u.id).secret)
         self.room = owner.create_room("model room", start_date=dt.date.today() - dt.timedelta(days=5))
         # the model
         self.status = {"A": None, "B": None}          # None | invited | accepted
@@ -64,11 +68,6 @@ class Governance(RuleBasedStateMachine):
         self.members: dict[tuple[str, str], int] = {("O", self.admin_id["O"]): 0}
         self.intelligence = True
         self.expired = False
-
-    def teardown(self) -> None:
-        if hasattr(self, "dir"):
-            close_local(self.dir)
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     @staticmethod
     def _builtin() -> list[dict]:
@@ -106,6 +105,10 @@ class Governance(RuleBasedStateMachine):
             raise AssertionError("a write succeeded in an expired room")
         call()
         return True
+
+    def admins(self, side: str) -> list[str]:
+        """Users of ``side`` holding its administrator role in the room."""
+        return [u for (s, u), i in self.members.items() if s == side and self.roles[s][i]["kind"] == "administrator"]
 
     def sync_role_ids(self, side: str) -> None:
         got = self.admin[side].roles(self.room.id)
@@ -205,8 +208,83 @@ class Governance(RuleBasedStateMachine):
         index %= len(self.roles[side])
         self.sync_role_ids(side)
         role_id = self.roles[side][index]["id"]
-        if self.attempt(lambda: self.admin[side].add_member(self.room.id, self.user_id[side], role_id), writes=True):
+        call = lambda: self.admin[side].add_member(self.room.id, self.user_id[side], role_id)  # noqa: E731
+        if not self.expired and self.roles[side][index]["kind"] != "administrator" and \
+                self.admins(side) == [self.user_id[side]]:
+            try:
+                call()
+            except wb.Conflict:
+                return
+            raise AssertionError("demoted the last administrator of an org")
+        if self.attempt(call, writes=True):
             self.members[(side, self.user_id[side])] = index
+
+    @rule(side=st.sampled_from(("A", "B")))
+    def leave(self, side: str) -> None:
+        client = self.admin[side]
+        if self.status[side] != "accepted" or P.MANAGE_ROLES not in self.expect_perms(side, self.admin_id[side]):
+            try:
+                client.leave_room(self.room.id)
+            except (wb.NotFound, wb.PermissionDenied):
+                return
+            raise AssertionError("left a room without standing to")
+        client.leave_room(self.room.id)  # leaving is allowed in an expired room too
+        self.status[side] = None
+        self.stored[side] = set()
+        self.roles[side] = []
+        for key in [k for k in self.members if k[0] == side]:
+            del self.members[key]
+
+    @rule(side=st.sampled_from(("A", "B")), perms=st.sets(st.sampled_from(sorted(set(P) - FLOWS))))
+    def owner_creates_partner_role(self, side: str, perms: set[P]) -> None:
+        """Partner Management: a partner's role, only from what the partner may use."""
+        call = lambda: self.admin["O"].create_role(self.room.id, f"p{next(_counter)}", sorted(perms),  # noqa: E731
+                                                   org_id=self.org[side])
+        if P.PARTNER_MANAGEMENT not in self.expect_perms("O", self.admin_id["O"]):
+            try:
+                call()
+            except wb.PermissionDenied:
+                return
+            raise AssertionError("managed a partner's roles without Partner Management")
+        if self.expired:
+            self.attempt(call, writes=True)
+            return
+        if self.status[side] != "accepted" or not perms <= self.available(side):
+            try:
+                call()
+            except (wb.NotFound, wb.InvalidInput):
+                return
+            raise AssertionError("made a partner role the partner may not have")
+        made = call()
+        assert made.org_id == self.org[side]
+        self.roles[side].append({"id": made.id, "kind": "custom", "perms": set(perms)})
+
+    @rule(side=st.sampled_from(SIDES), index=st.integers(0, 5), by_owner=st.booleans())
+    def change_admins_role(self, side: str, index: int, by_owner: bool) -> None:
+        """An org's administrator gets another role, from its own org or (Partner Management)
+        from the owner; the last administrator of an org is never demoted."""
+        manager = "O" if by_owner and side != "O" else side
+        needed = P.PARTNER_MANAGEMENT if manager != side else P.MANAGE_ROLES
+        target = self.admin_id[side]
+        if not self.roles[side] or (side, target) not in self.members or \
+                needed not in self.expect_perms(manager, self.admin_id[manager]):
+            return
+        index %= len(self.roles[side])
+        self.sync_role_ids(side)
+        role = self.roles[side][index]
+        org_id = self.org[side] if manager != side else None
+        call = lambda: self.admin[manager].add_member(self.room.id, target, role["id"], org_id=org_id)  # noqa: E731
+        if self.expired:
+            self.attempt(call, writes=True)
+            return
+        if role["kind"] != "administrator" and self.admins(side) == [target]:
+            try:
+                call()
+            except wb.Conflict:
+                return
+            raise AssertionError("demoted the last administrator of an org")
+        call()
+        self.members[(side, target)] = index
 
     @rule(on=st.booleans())
     def toggle_intelligence(self, on: bool) -> None:
@@ -240,6 +318,8 @@ class Governance(RuleBasedStateMachine):
                 got = client.room(self.room.id)
                 assert set(got.my_permissions) == {p.value for p in self.expect_perms(side, user_id)}, side
                 assert got.status == ("expired" if self.expired else "active")
+            if self.visible(side) and (side == "O" or self.status[side] == "accepted"):
+                assert self.admins(side), f"{side} has no administrator left"
 
 
 Governance.TestCase.settings = settings(

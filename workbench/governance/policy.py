@@ -148,7 +148,7 @@ def decide_in_room(
         label = LABELS[action.permission]
         return Decision(False, f"the actor's role lacks the permission {label}", access)
     entitlement = ENTITLEMENTS.get(action.permission) if action.permission is not None else None
-    if entitlement is not None and not has_org_right(actor, entitlement):
+    if action.permission is not None and entitlement is not None and not has_org_right(actor, entitlement):
         return Decision(False, f"{LABELS[action.permission]} also needs the org right {entitlement.value} "
                                "(an org role such as Question Builder Administrator)", access)
     if action.check is not None:
