@@ -155,9 +155,13 @@ def _append(cur: Any, events: list[Event]) -> None:
     new_head = rec.Head(seq=seq, entry_hash=prev)
     if id(cur) not in _pending:
         key, store = id(cur), where.store
-        where.store.after_commit(cur, lambda: _pending.pop(key, None), always=True)
+        where.store.after_commit(cur, lambda: _forget(key), always=True)
         where.store.after_commit(cur, lambda: _committed(store, key))
     _pending[id(cur)] = new_head
+
+
+def _forget(key: int) -> None:
+    _pending.pop(key, None)
 
 
 def _committed(store: Store, key: int) -> None:

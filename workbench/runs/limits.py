@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import os
-import re
 import threading
 import time
 from collections import Counter
@@ -25,17 +23,16 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from workbench.contract import _records as rec
-from workbench.errors import Busy, InvalidInput, TimedOut
+from workbench.errors import Busy, TimedOut
 from workbench.governance.model import Actor
 from workbench.governance.policy import ensure_allowed
 from workbench.ids import parse_uuid
-from workbench.store import Store
+from workbench.store import MEMORY_ENV, Store, memory_limit  # noqa: F401  (the store caps its engine)
 from workbench.wire import contract as w
 
 DEFAULT_TIMEOUT_SECONDS = 120
 DEFAULT_PER_USER = 2
 DEFAULT_PER_ROOM = 4
-MEMORY_ENV = "WORKBENCH_ENGINE_MEMORY"
 """DuckDB's memory limit for the service (e.g. ``4GB``); unset, DuckDB's default applies."""
 
 
@@ -143,16 +140,6 @@ def interruptible(interrupt: Callable[[], None]) -> Iterator[None]:
 def _timed_out() -> TimedOut:
     return TimedOut("the run took longer than the room's timeout and was stopped; its budget "
                     "stays spent. Ask the owner for a longer timeout, or run a smaller question")
-
-
-def memory_limit() -> str | None:
-    """The engine memory limit from WORKBENCH_ENGINE_MEMORY (None: DuckDB's default)."""
-    value = os.environ.get(MEMORY_ENV, "").strip()
-    if not value:
-        return None
-    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value):
-        raise InvalidInput(f"{MEMORY_ENV} must be an amount such as 4GB or 512MiB, got {value!r}")
-    return value
 
 
 def room_limits(cur: Any, room_id: str) -> Limits:

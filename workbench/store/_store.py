@@ -29,6 +29,8 @@ from workbench.store._group import GroupCommit
 T = TypeVar("T")
 
 KEY_ENV = "WORKBENCH_STORE_KEY"
+#: the engine's memory cap, e.g. 4GB (unset: DuckDB's default), fixed before the instance locks
+MEMORY_ENV = "WORKBENCH_ENGINE_MEMORY"
 KEY_FILE = "store.key"
 #: directories external (zero-copy) data connections may read, separated by os.pathsep
 EXTERNAL_ROOTS_ENV = "WORKBENCH_EXTERNAL_ROOTS"
@@ -122,8 +124,6 @@ class Store:
         self.path = path
         #: the only directories external connections may read (set once, before the lock)
         self.external_roots: tuple[Path, ...] = ()
-        #: the only directories external connections may read (set once, before the lock)
-        self.external_roots: tuple[Path, ...] = ()
         self._write_lock = threading.RLock()
         self._writer: threading.Thread | None = None
         self._generation = 0
@@ -170,13 +170,7 @@ class Store:
         if store.external_roots:
             # the one exception to "no file access": these directories, for external connections
             con.execute("SET allowed_directories = ?", [[f"{r}{os.sep}" for r in store.external_roots]])
-        from workbench.runs.limits import memory_limit  # issue 10.6: the engine's memory cap
-
-        if (limit := memory_limit()) is not None:
-            con.execute("SET memory_limit = ?", [limit])
-        from workbench.runs.limits import memory_limit  # issue 10.6: the engine's memory cap
-
-        if (limit := memory_limit()) is not None:
+        if (limit := memory_limit()) is not None:  # issue 10.6: the engine's memory cap
             con.execute("SET memory_limit = ?", [limit])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -244,7 +238,8 @@ class Store:
     def after_commit(self, cur: Any, done: Callable[[], None], *, always: bool = False) -> None:
         """Call ``done`` once ``cur``'s transaction has committed (still under the write lock);
         with ``always``, once it has ended either way."""
-        self._hooks.setdefault(id(cur), ([], [], []))[2 if always else 0].append(done)
+        on_commit, _, on_end = self._hooks.setdefault(id(cur), ([], [], []))
+        (on_end if always else on_commit).append(done)
 
     def after_rollback(self, cur: Any, write: Callable[[Any], None]) -> None:
         """Run ``write`` in a transaction of its own if ``cur``'s transaction rolls back.
@@ -325,6 +320,16 @@ class Store:
                 self._con.execute("CHECKPOINT")
             finally:
                 self._con.close()
+
+
+def memory_limit() -> str | None:
+    """The engine memory limit from WORKBENCH_ENGINE_MEMORY (None: DuckDB's default)."""
+    value = os.environ.get(MEMORY_ENV, "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value):
+        raise InvalidInput(f"{MEMORY_ENV} must be an amount such as 4GB or 512MiB, got {value!r}")
+    return value
 
 
 def external_roots() -> tuple[Path, ...]:
