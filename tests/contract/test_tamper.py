@@ -33,6 +33,22 @@ def _room_with_runs(s: Served, runs: int):
     return room, qid
 
 
+def _backup(s: Served, where: Path) -> Path:
+    """Stop the service, copy its store folder (what an operator's backup holds), restart it."""
+    s.stop()
+    shutil.copytree(s.store, where)
+    s.start()
+    return where
+
+
+def _restore(s: Served, backup: Path) -> None:
+    """Stop the service, put the old copy back, restart: the store is internally consistent."""
+    s.stop()
+    shutil.rmtree(s.store)
+    shutil.copytree(backup, s.store)
+    s.start()
+
+
 def _reconnect(s: Served, room) -> tuple[wb.Client, wb.Client]:
     owner = s.client(s.admin_token)
     partner_token = room.partner._http.headers["Authorization"].split()[1]
@@ -44,6 +60,7 @@ def test_an_intact_ledger_verifies_for_every_party_and_shows_only_its_own_entrie
     mine = room.owner.verify(room.id)
     # one entry per run per party whose data it reads: both parties, twice
     assert mine.length == 4 and mine.recomputed == 2 and mine.previous_head is None
+    assert mine.audit_recomputed > 0 and mine.audit_head_seq > 0  # the room's events about us
     theirs = room.partner.verify(room.id)
     assert theirs.head == mine.head and theirs.recomputed == 2
     chain = room.partner.chain(room.id)
@@ -56,19 +73,13 @@ def test_an_intact_ledger_verifies_for_every_party_and_shows_only_its_own_entrie
 def test_restoring_an_older_copy_of_the_store_to_give_budget_back_is_detected(served: Served,
                                                                               tmp_path: Path):
     room, qid = _room_with_runs(served, 1)
-    served.stop()
-    backup = tmp_path / "backup"
-    shutil.copytree(served.store, backup)
-    served.start()
+    backup = _backup(served, tmp_path / "backup")
     owner, partner = _reconnect(served, room)
     owner.run(room.id, qid, {"min_amount": 0}, epsilon="1")
     assert owner.verify(room.id).length == 4
     assert partner.verify(room.id).length == 4
     spent = owner.budget(room.id).epsilon_spent
-    served.stop()
-    shutil.rmtree(served.store)
-    shutil.copytree(backup, served.store)
-    served.start()  # internally consistent: the service itself cannot tell
+    _restore(served, backup)  # internally consistent: the service itself cannot tell
     owner, partner = _reconnect(served, room)
     assert owner.budget(room.id).epsilon_spent != spent  # the attack: budget given back
     with pytest.raises(wb.TamperDetected, match="lost entries.*first missing entry is 2"):
@@ -151,3 +162,15 @@ def test_deleting_an_audit_event_with_the_key_stops_the_service(served: Served):
     store.close()
     with pytest.raises(RuntimeError, match="audit log's hash chain is broken at event"):
         served.start()
+
+
+def test_rolling_back_only_the_audit_log_is_caught_by_the_parties(served: Served, tmp_path: Path):
+    room, _ = _room_with_runs(served, 1)
+    backup = _backup(served, tmp_path / "backup")
+    owner, _ = _reconnect(served, room)
+    owner.update_room(room.id, description="what we agreed")  # audited, no ledger entry
+    assert owner.verify(room.id).length == 2
+    _restore(served, backup)
+    owner, _ = _reconnect(served, room)
+    with pytest.raises(wb.TamperDetected, match="audit log"):
+        owner.verify(room.id)

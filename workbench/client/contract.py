@@ -46,9 +46,10 @@ def _load_heads() -> dict[str, dict[str, Any]]:
     return data if isinstance(data, dict) else {}
 
 
-def _save_head(key: str, head: str, length: int) -> None:
+def _save_head(key: str, chain: w.Chain) -> None:
     heads = _load_heads()
-    heads[key] = {"head": head, "length": length}
+    heads[key] = {"head": chain.head, "length": chain.length, "audit_seq": chain.audit_head_seq,
+                  "audit_hash": chain.audit_head}
     path = _heads_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -92,6 +93,28 @@ def check_chain(chain: w.Chain, remembered: dict[str, Any] | None) -> int:
                 f"{seen_len - 1} differs. The store was rolled back or rewritten",
                 room_id=chain.room_id, seq=seen_len - 1)
     return recomputed
+
+
+def check_audit(chain: w.Chain, remembered: dict[str, Any] | None) -> int:
+    """Recompute the room's audit events that concern you and check the audit log still holds
+    the head you verified; returns how many events were recomputed (TamperDetected otherwise)."""
+    for entry in chain.audit_entries:
+        if entry.payload is None or link(entry.prev_hash, entry.payload) != entry.entry_hash:
+            raise TamperDetected(f"room {chain.room_id}: audit event {entry.seq} does not match "
+                                 "its hash (it was changed)", room_id=chain.room_id, seq=entry.seq)
+    seen_seq = int((remembered or {}).get("audit_seq") or 0)
+    if seen_seq:
+        if seen_seq > chain.audit_head_seq:
+            raise TamperDetected(
+                f"the audit log lost events since you verified it (you saw {seen_seq}, it now "
+                f"ends at {chain.audit_head_seq}); the first missing event is "
+                f"{chain.audit_head_seq + 1}. The store was probably restored from an older copy",
+                chain="audit", seq=chain.audit_head_seq + 1)
+        if chain.audit_anchor != remembered.get("audit_hash"):  # type: ignore[union-attr]
+            raise TamperDetected(
+                f"the audit log no longer extends the head you verified; event {seen_seq} differs."
+                " The store was rolled back or rewritten", chain="audit", seq=seen_seq)
+    return len(chain.audit_entries)
 
 
 class ContractAPI:
@@ -169,20 +192,24 @@ class ContractAPI:
                 if v is not None}
         return w.RunLimits(**self._request("PUT", f"/api/v1/rooms/{room_id}/run-limits", json=body))
 
-    def chain(self, room_id: str) -> w.Chain:
-        """The room's hash-chained ledger as your org may see it."""
-        return w.Chain(**self._request("GET", f"/api/v1/rooms/{room_id}/chain"))
+    def chain(self, room_id: str, audit_seq: int | None = None) -> w.Chain:
+        """The room's hash-chained ledger as your org may see it, with the audit chain's head
+        and the room's audit events concerning you (``audit_seq``: also that event's hash)."""
+        params = {"audit_seq": audit_seq} if audit_seq else None
+        return w.Chain(**self._request("GET", f"/api/v1/rooms/{room_id}/chain", params=params))
 
     def verify(self, room_id: str) -> w.Verification:
-        """Verify the room's ledger chain and that it extends the head verified last time;
-        raises TamperDetected naming the first bad entry."""
-        chain = self.chain(room_id)
+        """Verify the room's ledger chain and the audit events concerning you, and that both
+        extend the heads verified last time; raises TamperDetected naming the first bad entry."""
         key = f"{self.url.rstrip('/')}|{room_id}"
         remembered = _load_heads().get(key)
+        chain = self.chain(room_id, audit_seq=(remembered or {}).get("audit_seq"))
         recomputed = check_chain(chain, remembered)
-        _save_head(key, chain.head, chain.length)
+        audit_recomputed = check_audit(chain, remembered)
+        _save_head(key, chain)
         return w.Verification(
             room_id=room_id, service=self.url, head=chain.head, length=chain.length,
             recomputed=recomputed,
             previous_head=remembered["head"] if remembered else None,
-            previous_length=int(remembered["length"]) if remembered else None)
+            previous_length=int(remembered["length"]) if remembered else None,
+            audit_head_seq=chain.audit_head_seq, audit_recomputed=audit_recomputed)

@@ -11,6 +11,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.governance._audit_records import COLUMNS as AUDIT_COLUMNS
+from workbench.governance._audit_records import Head as AuditHead
+from workbench.governance._audit_records import StoredEvent
 from workbench.store import fetch_all, fetch_one, scalar
 
 #: the table whose rows the ledger chain commits to, and its row id column
@@ -256,3 +259,25 @@ def insert_run_limits(cur: Any, room_id: str, row: LimitsRow, set_by: str) -> No
                 " max_concurrent_per_room, set_by, set_at) VALUES (?, ?, ?, ?, ?, now())",
                 [room_id, row.timeout_seconds, row.max_concurrent_per_user,
                  row.max_concurrent_per_room, set_by])
+
+
+# -- the audit chain (written by governance.audit; read here for a party's verification) -----------
+
+
+def audit_rows(cur: Any, room_id: str, org_id: str) -> list[StoredEvent]:
+    """A room's chained audit events that concern one org (its own actions, or on its resources)."""
+    return fetch_all(cur, StoredEvent,
+                     f"SELECT {', '.join(AUDIT_COLUMNS)}, prev_hash, entry_hash FROM audit_events"
+                     " WHERE room_id = ? AND (actor_org_id = ? OR resource_org_id = ?)"
+                     " AND entry_hash IS NOT NULL ORDER BY seq", [room_id, org_id, org_id])
+
+
+def audit_hash(cur: Any, seq: int) -> str | None:
+    """The hash of the audit event at ``seq`` (None when there is none)."""
+    return scalar(cur, "SELECT entry_hash FROM audit_events WHERE seq = ?", [seq])
+
+
+def audit_head(cur: Any) -> AuditHead | None:
+    """The last chained audit event."""
+    return fetch_one(cur, AuditHead, "SELECT seq, entry_hash FROM audit_events"
+                     " WHERE entry_hash IS NOT NULL ORDER BY seq DESC LIMIT 1")

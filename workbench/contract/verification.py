@@ -117,15 +117,27 @@ def party_view(cur: Any, room_id: str, org_id: str) -> tuple[str, list[dict[str,
     return (rows[-1].entry_hash if rows else GENESIS), out
 
 
-def chain_view(store: Store, actor: Actor, room_id: str) -> w.Chain:
-    """A room's ledger chain for one party: all hashes, its own entries in full, and the head."""
+def chain_view(store: Store, actor: Actor, room_id: str, audit_seq: int | None = None) -> w.Chain:
+    """A room's ledger chain for one party (all hashes, its own entries in full, the head), and
+    the audit chain's head, the room's events concerning the party, and the hash at ``audit_seq``
+    (the head the party verified before)."""
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "contract.chain.read", room_id=room_id, resource_type="chain",
                        resource_id=room_id)
+        audit.flush(cur)
         head, entries = party_view(cur, room_id, actor.org_id)
+        top = rec.audit_head(cur)
+        mine = [w.ChainEntry(seq=e.seq, prev_hash=e.prev_hash or GENESIS,
+                             entry_hash=e.entry_hash or GENESIS,
+                             payload=audit.payload(e.seq, {n: getattr(e, n) for n in rec.AUDIT_COLUMNS}))
+                for e in rec.audit_rows(cur, room_id, actor.org_id)]
         return w.Chain(room_id=room_id, chain=LEDGER, head=head, length=len(entries),
-                       entries=[w.ChainEntry(**e) for e in entries])
+                       entries=[w.ChainEntry(**e) for e in entries],
+                       audit_head_seq=top.seq if top else 0,
+                       audit_head=(top.entry_hash if top and top.entry_hash else GENESIS),
+                       audit_entries=mine,
+                       audit_anchor=rec.audit_hash(cur, audit_seq) if audit_seq else None)
 
 
 def verify_at_startup(store: Store) -> int:

@@ -27,6 +27,12 @@ class Chain(BaseModel):
     head: str
     length: int
     entries: list[ChainEntry]
+    #: the audit log's chain (one for the whole service): its head, the room's events that
+    #: concern the caller's org in full, and the hash at the seq the caller asked about
+    audit_head_seq: int = 0
+    audit_head: str = "0" * 64
+    audit_entries: list[ChainEntry] = []
+    audit_anchor: str | None = None
 
 
 class Verification(BaseModel):
@@ -41,6 +47,9 @@ class Verification(BaseModel):
     #: the head remembered from the previous verification (None the first time)
     previous_head: str | None
     previous_length: int | None
+    #: the audit chain's head now, and how many of the room's events concerning you were recomputed
+    audit_head_seq: int = 0
+    audit_recomputed: int = 0
 
 
 class ProposalCreate(In):

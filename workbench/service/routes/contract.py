@@ -46,8 +46,9 @@ def set_floor(room_id: str, dataset_id: str, body: w.FloorSet, actor: Actor = Wh
 
 
 @router.get(R + "/chain", response_model=w.Chain)
-def chain(room_id: str, actor: Actor = Who, store: Store = Db) -> w.Chain:
-    return verification.chain_view(store, actor, room_id)
+def chain(room_id: str, audit_seq: int | None = None, actor: Actor = Who, store: Store = Db
+          ) -> w.Chain:
+    return verification.chain_view(store, actor, room_id, audit_seq)
 
 
 @router.get(R + "/run-limits", response_model=w.RunLimits)
