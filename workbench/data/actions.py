@@ -37,8 +37,9 @@ ACTIONS: tuple[Action, ...] = (
            description="Stream a file (CSV, Parquet or a DataFrame) to the service for a data connection."),
     Action(name="data.connection.create", scope="org", org_right=DC,
            description="Create a data connection: pick fields, label PII, hash the identity column."),
-    Action(name="data.connection.read", scope="org", org_right=DC,
-           description="Read one's organisation's data connections, schemas and ingest reports."),
+    Action(name="data.connection.read", scope="org", org_right=OrgRight.DATA_IMPORT_READ,
+           description="Read one's organisation's data connections, schemas and ingest reports (the "
+                       "org right data_import_read, which data connection managers hold too)."),
     Action(name="data.connection.delete", scope="org", org_right=DC,
            description="Delete a data connection and everything derived from it, leaving no residue."),
     Action(name="dataset.provision", permission=MD, writes=True,

@@ -272,6 +272,20 @@ def append_ledger(cur: Any, *, room_id: str, org_id: str, charge_id: str, state:
     return seq
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerSeq:
+    """The sequence number of one ledger row."""
+
+    seq: int
+
+
+def ledger_seqs(cur: Any, room_id: str) -> list[int]:
+    """Sequence numbers of every ledger row of a room, oldest first."""
+    found = fetch_all(cur, LedgerSeq, "SELECT seq FROM budget_ledger WHERE room_id = ? ORDER BY seq",
+                      [room_id])
+    return [r.seq for r in found]
+
+
 def connection_ledger_rows(cur: Any, connection_id: str) -> list[LedgerRow]:
     """Every draw on one connection, in every room, oldest first."""
     return fetch_all(cur, LedgerRow, "SELECT charge_id, state, epsilon, delta FROM connection_ledger"

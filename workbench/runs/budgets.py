@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from workbench.contract.verification import chain_ledger_entry
+from workbench.contract.verification import chain_ledger_entry, party_view
 from workbench.errors import InvalidInput
 from workbench.governance.model import Room
 from workbench.privacy.budget import (Budget, LedgerEntry, check_spend, display, ledger_state,
@@ -185,6 +185,16 @@ def check_fits(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[S
                     fix="its owner may raise the connection's cap, or plan with a smaller")
 
 
+def _chain_earlier_entries(cur: Any, room_id: str) -> None:
+    """Chain, in order, ledger rows written before the room's chain began (stores migrated from
+    before hash chains): otherwise the first chained charge would leave them looking added."""
+    _, chained = party_view(cur, room_id, "")
+    if chained:
+        return
+    for seq in rec.ledger_seqs(cur, room_id):
+        chain_ledger_entry(cur, seq)
+
+
 def charge(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[Source],
            charge_id: str, amount: Budget, user_id: str,
            names: dict[str, str] | None = None) -> dict[str, str]:
@@ -194,6 +204,7 @@ def charge(cur: Any, room: Room, parties: Sequence[str], sources: Sequence[Sourc
     commits to the one before it); returns party -> entry hash.
     """
     check_fits(cur, room, parties, sources, amount, names)
+    _chain_earlier_entries(cur, room.id)
     hashes = {}
     for org_id in parties:
         seq = rec.append_ledger(cur, room_id=room.id, org_id=org_id, charge_id=charge_id,
