@@ -16,7 +16,7 @@ import traitlets as T
 
 from workbench.client import Client
 from workbench.client.datasets import CHUNK_BYTES
-from workbench.errors import PermissionDenied
+from workbench.errors import NotFound, PermissionDenied
 from workbench.wire import data as d
 from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
                              table_html)
@@ -269,6 +269,11 @@ class DatasetManager(Console):
     def upload(self, source: Any, *, file_name: str | None = None) -> d.UploadSchema | None:
         """Upload a path, bytes or a DataFrame; the bar moves per chunk, then the schema shows."""
         self.progress.value, self.progress.bar_style, self.progress.description = 0, "info", "Uploading"
+        if self.schema is not None:  # a new file replaces the one not yet connected: free its slot
+            try:
+                self.client.cancel_upload(self.schema.upload_id)
+            except NotFound:
+                pass  # it expired already
         self.schema = None
         show(self.connect_form, False)
 
