@@ -87,7 +87,7 @@ class Compiled:
     #: question ORDER BY over key names: (name, descending)
     order: tuple[tuple[str, bool], ...] = field(default=())
     #: the compiled sqlglot tree ``sql`` was rendered from: each engine renders its own dialect
-    tree: exp.Expression | None = field(default=None, compare=False, repr=False)
+    tree: exp.Expr | None = field(default=None, compare=False, repr=False)
 
 
 def bindings_needed(question: Question) -> tuple[str, ...]:
@@ -120,14 +120,14 @@ def compile_question(
     select: exp.Select = root.expression  # type: ignore[assignment]
     keys = group_keys(select)
     key_names: list[str] = []
-    outputs: list[tuple[str, exp.Expression]] = []
+    outputs: list[tuple[str, exp.Expr]] = []
     for projection in select.expressions:
         outputs.append((projection.alias_or_name, projection.unalias()))
     original: exp.Select = parsed.tree  # type: ignore[assignment]
     original_forms = [aggregate_form(p.unalias()) for p in original.expressions]
     public = _public_keys(parsed, bindings, group_keys(original)) if mode == "dp" else None
 
-    src_cols: list[exp.Expression] = [exp.alias_(pu, PU)]
+    src_cols: list[exp.Expr] = [exp.alias_(pu, PU)]
     key_cols: list[str] = []
     for i, key in enumerate(keys):
         kname = f"__k{i}"
@@ -139,7 +139,7 @@ def compile_question(
         key_names.append(next(n for n, e in outputs if e == key))
 
     aggs: list[OutputAggregate] = []
-    agg_sql: list[exp.Expression] = []
+    agg_sql: list[exp.Expr] = []
     for (name, expr), first in zip(outputs, original_forms, strict=True):
         form = aggregate_form(expr)
         if form is None or first is None:
@@ -149,7 +149,7 @@ def compile_question(
         j = len(aggs)
         vname = f"__v{j}"
         if form.column is not None:
-            value: exp.Expression = form.column.copy()
+            value: exp.Expr = form.column.copy()
             lower = upper = None
             if form.kind in ("sum", "avg"):
                 assert first.column is not None
@@ -167,7 +167,7 @@ def compile_question(
                                     vectors=vectors))
         agg_sql.extend(sql_parts)
     if mode == "dp":
-        units: exp.Expression = exp.func("COUNT_IF", exp.EQ(this=exp.column("__rn"),
+        units: exp.Expr = exp.func("COUNT_IF", exp.EQ(this=exp.column("__rn"),
                                                            expression=exp.Literal.number(1)))
     else:
         units = exp.Count(this=exp.Distinct(expressions=[exp.column(PU)]))
@@ -207,8 +207,13 @@ def compile_question(
     if public is not None and key_cols:
         final = _onto_public_keys(key_cols, public, vector_names, params)
     else:
-        final = exp.Select(expressions=[exp.column(k) for k in key_cols] +
-                           [exp.column(v) for v in vector_names] + [exp.column(IDS)]).from_("__agg")
+        columns: list[exp.Expr] = [exp.column(v) for v in vector_names + [IDS]]
+        if not key_cols:
+            # one row over possibly nothing: COUNT_IF, SUM and AVG of no rows are NULL
+            columns = [exp.alias_(exp.func("COALESCE", c, exp.Literal.number(0)), c.name)
+                       for c in columns]
+        final = exp.Select(expressions=[exp.column(k) for k in key_cols] + columns
+                           ).from_("__agg")
     final.set("with_", exp.With(expressions=ctes))
     order = _order(select, outputs, key_names)
     return Compiled(
@@ -234,7 +239,7 @@ def _param(name: str) -> exp.Placeholder:
     return exp.Placeholder(this=name)
 
 
-def _rename_placeholders(tree: exp.Expression) -> None:
+def _rename_placeholders(tree: exp.Expr) -> None:
     """User placeholders become ``p_<name>`` so they never clash with the engine's ``__*``."""
     for ph in list(tree.find_all(exp.Placeholder)):
         ph.set("this", _user_param(ph.name))
@@ -253,10 +258,10 @@ def _view_table(view: str, alias: str) -> exp.Table:
     return table
 
 
-def _input_k_min_source(binding: DatasetBinding, alias: str, used: set[str]) -> exp.Expression:
+def _input_k_min_source(binding: DatasetBinding, alias: str, used: set[str]) -> exp.Expr:
     """The view, or the view filtered to column values shared by at least input_k_min units."""
     ident = binding.rules.identity
-    conditions: list[exp.Expression] = []
+    conditions: list[exp.Expr] = []
     for field_macro in sorted(used):
         rule = binding.rule(field_macro)
         column = binding.column(field_macro)
@@ -284,7 +289,7 @@ _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.NullSafeE
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.IntDiv)
 
 
-def _try_cast(node: exp.Expression, to: str | exp.DataType) -> exp.TryCast:
+def _try_cast(node: exp.Expr, to: str | exp.DataType) -> exp.TryCast:
     """``TRY_CAST(node AS to)``, keeping ``node`` itself (scopes hold its columns)."""
     target = to if isinstance(to, exp.DataType) else exp.DataType.build(to, dialect=DIALECT)
     wrapper = exp.TryCast(this=exp.null(), to=target)
@@ -322,7 +327,7 @@ def _column_type(scope: Scope, col: exp.Column, bindings: Mapping[str, DatasetBi
     return None
 
 
-def _make_total(tree: exp.Expression, scopes: list[Scope],
+def _make_total(tree: exp.Expr, scopes: list[Scope],
                 bindings: Mapping[str, DatasetBinding]) -> None:
     """Rewrite what could fail on a data value into its total form (see the module docstring)."""
     for cast in list(tree.find_all(exp.Cast)):
@@ -337,18 +342,14 @@ def _make_total(tree: exp.Expression, scopes: list[Scope],
         for operand in operands:
             if not (isinstance(operand, exp.TryCast) and operand.to.this == exp.DataType.Type.DOUBLE):
                 _try_cast(operand, "DOUBLE")
+    for like in list(tree.find_all(exp.Like, exp.ILike)):
+        for side in (like.this, like.expression):
+            if not (isinstance(side, exp.Literal) and side.is_string):
+                _try_cast(side, "VARCHAR")  # LIKE compares text, whatever its operands are
     for scope in scopes:
         for col in list(scope.columns):
             parent = col.parent
-            while isinstance(parent, exp.Paren):
-                parent = parent.parent
-            if isinstance(parent, (exp.Like, exp.ILike)) and col.parent is parent \
-                    and parent.this is col:
-                dtype = _column_type(scope, col, bindings)
-                if dtype is not None and _family(dtype) != "text":
-                    _try_cast(col, "VARCHAR")
-                continue
-            if not isinstance(parent, _COMPARISONS) or col.parent is not parent:
+            if not isinstance(parent, _COMPARISONS):
                 continue
             dtype = _column_type(scope, col, bindings)
             if dtype is None:
@@ -389,13 +390,13 @@ def _rewrite_tables(scopes: list[Scope], bindings: Mapping[str, DatasetBinding])
 
 
 def _pu_expression(scope: Scope, bindings: Mapping[str, DatasetBinding],
-                   done: set[int]) -> exp.Expression:
+                   done: set[int]) -> exp.Expr:
     """The privacy-unit expression of a scope, adding ``__pu`` to inner CTEs as needed."""
     select = scope.expression
     assert isinstance(select, exp.Select)
     aliases = [select.args["from_"].this.alias_or_name] if select.args.get("from_") else []
     aliases += [j.this.alias_or_name for j in select.args.get("joins") or []]
-    parts: list[exp.Expression] = []
+    parts: list[exp.Expr] = []
     for alias in aliases:
         src = scope.sources.get(alias)
         if isinstance(src, Scope):
@@ -433,7 +434,7 @@ def _require_identity_joins(parsed: Parsed, bindings: Mapping[str, DatasetBindin
                             violations=[v.to_dict() for v in found])
 
 
-def _all_identity(parsed: Parsed, node: exp.Expression,
+def _all_identity(parsed: Parsed, node: exp.Expr,
                   bindings: Mapping[str, DatasetBinding]) -> bool:
     if not isinstance(node, exp.Column):
         return False
@@ -467,8 +468,8 @@ def _bounds(parsed: Parsed, col: exp.Column,
     return float(min(lowers)), float(max(uppers))
 
 
-def _clamp(value: exp.Expression, j: int, params: dict[str, Any], lower: float,
-           upper: float) -> exp.Expression:
+def _clamp(value: exp.Expr, j: int, params: dict[str, Any], lower: float,
+           upper: float) -> exp.Expr:
     params[f"__lo{j}"] = lower
     params[f"__hi{j}"] = upper
     as_double = _try_cast(value, "DOUBLE")
@@ -479,10 +480,10 @@ def _clamp(value: exp.Expression, j: int, params: dict[str, Any], lower: float,
 def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: float | None,
                    upper: float | None, mode: Mode, j: int, params: dict[str, Any], *,
                    is_identity: bool, max_rows: int, max_groups: int,
-                   ) -> tuple[str, int, tuple[str, ...], list[exp.Expression]]:
+                   ) -> tuple[str, int, tuple[str, ...], list[exp.Expr]]:
     col = exp.column(vname)
     if kind == "count":
-        expr = exp.Count(this=col if has_column else exp.Star())
+        expr: exp.Expr = exp.Count(this=col if has_column else exp.Star())
         return "count", 1, (name,), [exp.alias_(expr, name)]
     if kind == "count_distinct":
         if is_identity and mode == "dp":
@@ -524,7 +525,7 @@ def _bounded(key_cols: list[str], question: Question, params: dict[str, Any]) ->
     order = [exp.Ordered(this=exp.func("HASH", exp.column(PU), *keys, _param("__salt")))]
     order += [exp.Ordered(this=k.copy()) for k in keys]
 
-    def window(func: exp.Expression) -> exp.Window:
+    def window(func: exp.Expr) -> exp.Window:
         return exp.Window(this=func, partition_by=[exp.column(PU)],
                           order=exp.Order(expressions=[o.copy() for o in order]))
 
@@ -549,7 +550,7 @@ def _one_row_per_unit(key_cols: list[str], value_cols: list[str], params: dict[s
         exp.PropertyEQ(this=exp.to_identifier(c), expression=exp.column(c)) for c in cols])
     chosen = exp.func("ARG_MIN", packed, exp.func(
         "HASH", exp.column(PU), *[exp.column(k) for k in key_cols], _param("__salt")))
-    picked: list[exp.Expression] = [exp.Unnest(expressions=[chosen])] if cols else []
+    picked: list[exp.Expr] = [exp.Unnest(expressions=[chosen])] if cols else []
     return (exp.Select(expressions=[
         exp.column(PU), *picked,
         exp.alias_(exp.Literal.number(1), "__gn"), exp.alias_(exp.Literal.number(1), "__rn")])
@@ -557,7 +558,7 @@ def _one_row_per_unit(key_cols: list[str], value_cols: list[str], params: dict[s
 
 
 def _public_keys(parsed: Parsed, bindings: Mapping[str, DatasetBinding],
-                 keys: list[exp.Expression]) -> list[tuple[str, ...]] | None:
+                 keys: list[exp.Expr]) -> list[tuple[str, ...]] | None:
     """The cross product of the group columns' public value lists, or None when any lacks one."""
     lists: list[tuple[str, ...]] = []
     for key in keys:
@@ -580,7 +581,7 @@ def _public_keys(parsed: Parsed, bindings: Mapping[str, DatasetBinding],
 def _onto_public_keys(key_cols: list[str], public: list[tuple[str, ...]], vectors: list[str],
                       params: dict[str, Any]) -> exp.Select:
     """LEFT JOIN the aggregates onto the public key list: every key released, data or not."""
-    key_sources: list[exp.Expression] = []
+    key_sources: list[exp.Expr] = []
     for i, k in enumerate(key_cols):
         params[f"__keys{i}"] = sorted({row[i] for row in public})
         key_sources.append(exp.Subquery(
@@ -595,7 +596,7 @@ def _onto_public_keys(key_cols: list[str], public: list[tuple[str, ...]], vector
             keys_sel = keys_sel.join(extra, join_type="CROSS")
     on = exp.and_(*[exp.EQ(this=exp.column(k, table="__keys"), expression=exp.column(
         k, table="__agg")) for k in key_cols]) if key_cols else exp.true()
-    cols: list[exp.Expression] = [exp.column(k, table="__keys") for k in key_cols]
+    cols: list[exp.Expr] = [exp.column(k, table="__keys") for k in key_cols]
     cols += [exp.alias_(exp.func("COALESCE", exp.column(v, table="__agg"),
                                  exp.Literal.number(0)), v) for v in vectors]
     cols.append(exp.alias_(exp.func("COALESCE", exp.column(IDS, table="__agg"),
@@ -605,7 +606,7 @@ def _onto_public_keys(key_cols: list[str], public: list[tuple[str, ...]], vector
     return final.join(exp.Table(this=exp.to_identifier("__agg")), on=on, join_type="LEFT")
 
 
-def _order(select: exp.Select, outputs: list[tuple[str, exp.Expression]],
+def _order(select: exp.Select, outputs: list[tuple[str, exp.Expr]],
            key_names: list[str]) -> tuple[tuple[str, bool], ...]:
     order = select.args.get("order")
     if not order:
