@@ -313,3 +313,19 @@ def test_question_overrides_are_part_of_the_question_and_planning_an_expired_roo
     room.owner.update_room(room.id, end_date=utc_today() - dt.timedelta(days=1))
     with pytest.raises(wb.RoomExpired, match="read-only"):
         room.owner.plan(room.id, qid, {"min_amount": 0}, epsilon="0.1")
+
+
+def test_data_import_read_only_reads_connections_but_changes_nothing(live_service) -> None:
+    import pandas as pd
+
+    org = live_service.make_org(_name("Org"))
+    conn = org.admin.connect_dataset(pd.DataFrame({"email": ["a@example.com"], "n": [1]}), "users",
+                                     identity_column="email", identity_kind="email", progress=False)
+    _, reader = _user(live_service, org.admin, "rita", ["data_import_read_only"])
+    assert [c.id for c in reader.connections()] == [conn.id]
+    with pytest.raises(wb.PermissionDenied, match="data_connections"):
+        reader.connect_dataset(pd.DataFrame({"email": ["b@example.com"]}), "more", identity_column="email",
+                               identity_kind="email", progress=False)
+    _, nobody = _user(live_service, org.admin, "nora")
+    with pytest.raises(wb.PermissionDenied, match="data_import_read"):
+        nobody.connections()
