@@ -193,7 +193,7 @@ class Console(W.VBox):
         if defer:
             self.status.info("Loading …")
         else:
-            self.start()  # type: ignore[attr-defined]  # the consoles that defer define start
+            self.start()  # the consoles that defer define start
 
 
 def room_option(room: Room) -> tuple[str, str]:

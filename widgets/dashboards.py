@@ -175,7 +175,7 @@ class Dashboards(Console):
 
     def _remove(self) -> None:
         room_id, board_id, chart_id = self.room.value, self.value, self.chart_pick.value
-        if chart_id is None:
+        if chart_id is None or board_id is None:
             self.status.error("pick a chart to remove")
             return
         board = guarded(self.status, lambda: self.client.remove_chart(room_id, board_id, chart_id))

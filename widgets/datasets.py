@@ -351,7 +351,7 @@ class DatasetManager(Console):
         if room is None:
             return
         can = room.abilities
-        self.datasets = guarded(self.room_status, lambda: self.client.datasets(room_id)) or []
+        self.datasets = guarded(self.room_status, lambda: self.client.datasets(room.id)) or []
         self.ds_table.value = table_html(
             ["dataset", "organisation", "columns", "rows", "row filter", "rules", "used as"],
             [(x.name, x.org_name, ", ".join(c.name for c in x.columns),
@@ -386,6 +386,9 @@ class DatasetManager(Console):
     def provision_dataset(self) -> d.Dataset | None:
         """Provision the picked connection into the room (queryable columns, row filter)."""
         room_id, conn_id = self.value, self.conn_pick.value
+        if room_id is None:
+            self.room_status.error("pick a room first")
+            return None
         if conn_id is None:
             self.room_status.error("pick a data connection first (upload a file if you have none)")
             return None
@@ -424,6 +427,9 @@ class DatasetManager(Console):
     def set_rules(self) -> d.Rules | None:
         """Save the rules editor's rows as a new version of the dataset's rules."""
         room_id, ds_id = self.value, self.ds_pick.value
+        if room_id is None:
+            self.room_status.error("pick a room first")
+            return None
         if ds_id is None:
             self.room_status.error("pick one of your datasets first")
             return None
@@ -442,6 +448,9 @@ class DatasetManager(Console):
     def unlink_dataset(self) -> d.Deleted | None:
         """Unlink the picked dataset from the room with its views, rules, mappings and results."""
         room_id, ds_id = self.value, self.ds_pick.value
+        if room_id is None:
+            self.room_status.error("pick a room first")
+            return None
         if ds_id is None:
             self.room_status.error("pick one of your datasets first")
             return None
@@ -457,6 +466,8 @@ class DatasetManager(Console):
     # template mapping and readiness --------------------------------------------------------
     def _show_mapping(self) -> None:
         room_id = self.value
+        if room_id is None:
+            return
         self.template = guarded(self.room_status, lambda: self.client.template(room_id))
         self.ready = guarded(self.room_status, lambda: self.client.readiness(room_id))
         self.readiness.value = readiness_html(self.ready) if self.ready else ""
@@ -500,6 +511,9 @@ class DatasetManager(Console):
     def map_fields_to_columns(self) -> d.Readiness | None:
         """Map the picked dataset's columns to the template item's field macros."""
         item, ds_id, room_id = self._item(), self.map_ds.value, self.value
+        if room_id is None:
+            self.room_status.error("pick a room first")
+            return None
         if item is None or ds_id is None:
             self.room_status.error("pick a template dataset macro and one of the room's datasets")
             return None
@@ -515,6 +529,9 @@ class DatasetManager(Console):
 
     def _unmap(self) -> None:
         item, room_id = self._item(), self.value
+        if room_id is None:
+            self.room_status.error("pick a room first")
+            return None
         if item is None:
             self.room_status.error("pick a template dataset macro")
             return

@@ -403,6 +403,9 @@ class QuestionBuilder(Console):
     # owner and author actions -------------------------------------------------------------
     def _clone(self) -> None:
         room_id, qid = self.room_pick.value, self.value
+        if qid is None:
+            self.status.error("pick a question first")
+            return
         name = f"{self.name.value.strip()} (copy)"
         copy = guarded(self.status, lambda: self.client.clone_question(room_id, qid, name))
         if copy is not None:
@@ -411,6 +414,9 @@ class QuestionBuilder(Console):
 
     def _add(self) -> None:
         room_id, qid = self.room_pick.value, self.value
+        if qid is None:
+            self.status.error("pick a question first")
+            return
         added = guarded(self.status, lambda: self.client.add_question(room_id, qid))
         if added is not None:
             self._load_room(select=added.id)
@@ -418,12 +424,22 @@ class QuestionBuilder(Console):
 
     def _delete(self) -> None:
         room_id, qid = self.room_pick.value, self.value
-        if guarded(self.status, lambda: self.client.delete_question(room_id, qid) or True):
+        if qid is None:
+            self.status.error("pick a question first")
+            return
+        def delete() -> bool:
+            self.client.delete_question(room_id, qid)
+            return True
+
+        if guarded(self.status, delete):
             self._load_room(select=None)
             self.status.ok("question deleted from the room")
 
     def _save_terms(self) -> None:
         room_id, qid = self.room_pick.value, self.value
+        if qid is None:
+            self.status.error("pick a question first")
+            return
         runners, receivers = list(self.runners.value), list(self.receivers.value)
         saved = guarded(self.status, lambda: self.client.set_terms(room_id, qid, runners=runners,
                                                                    receivers=receivers))
@@ -450,6 +466,9 @@ class QuestionBuilder(Console):
         if self.perm_scope.value == "defaults":
             if guarded(self.status, lambda: self.client.set_question_permission_defaults(room_id, rules)) is not None:
                 self.status.ok("default question permissions saved")
+            return
+        if qid is None:
+            self.status.error("pick a question first (or save the room-wide defaults)")
             return
         if guarded(self.status, lambda: self.client.set_question_permissions(room_id, qid, rules)) is not None:
             self.status.ok(f"permissions of {self.name.value.strip()!r} saved ({len(rules)} override(s))")

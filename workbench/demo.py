@@ -80,16 +80,23 @@ def advertiser_customers(n: int, n_publisher: int, overlap: float = 0.3, seed: i
     })
 
 
+def _shown(secret: str | None) -> str:
+    """A token secret the service has just shown (it shows each one once, on creation)."""
+    if secret is None:
+        raise RuntimeError("the service did not show the new token's secret")
+    return secret
+
+
 def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int = 100_000,
          n_customers: int = 50_000, progress: bool = True) -> dict[str, Any]:
     """Seed the demo through the client; ``owner`` is the publisher's org admin. Returns the sign-ins."""
     say = print if progress else (lambda *a, **k: None)
     me = owner.whoami()
     created = owner.create_org("Advertiser", "ada")
-    partner = connect_token(created.token.secret)
+    partner = connect_token(_shown(created.token.secret))
     try:
         say("  organisations and users ...")
-        users = {"pat": (me.user.id, None)}
+        users: dict[str, tuple[str, str | None]] = {"pat": (me.user.id, None)}
         for name in ("ann", "vic"):
             user = owner.create_user(name)
             users[name] = (user.id, owner.issue_token(user.id, label="demo").secret)
@@ -128,7 +135,7 @@ def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int 
         owner.map_dataset(room.id, "publisher", pds.id, {"email": "email", "region": "region",
                                                           "age_band": "age_band", "pageviews": "pageviews"})
         partner.map_dataset(room.id, "advertiser", ads.id, {"email": "email", "amount": "amount"})
-        questions = [
+        questions: list[tuple[str, str, list[dict[str, Any]], str]] = [
             ("Reach and spend by region and age band", REACH_SQL,
              [{"name": "min_amount", "type": "number", "default": 0, "minimum": 0,
                "description": "Minimum order amount"}],
@@ -151,7 +158,7 @@ def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int 
         viewer_role = next(r for r in owner.roles(room.id) if r.kind == "viewer")
         owner.add_member(room.id, users["ann"][0], analyst_role.id)
         owner.add_member(room.id, users["vic"][0], viewer_role.id)
-        analyst = connect_token(users["ann"][1])
+        analyst = connect_token(_shown(users["ann"][1]))
         try:
             run = analyst.run(room.id, ids[0], {"min_amount": 0}, epsilon="1")
             board = analyst.create_dashboard(room.id, "Campaign overview", "Reach and spend of matched customers.")
@@ -234,7 +241,7 @@ def _first_token(store_dir: Path) -> str:
         created = bootstrap(store, "Publisher", "pat")
     finally:
         store.close()
-    return created.token.secret
+    return _shown(created.token.secret)
 
 
 def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_port: int = 8866,
@@ -363,7 +370,7 @@ class Sandbox:
             created = bootstrap(store, org, admin)
         finally:
             store.close()
-        self.admin_token = created.token.secret
+        self.admin_token = _shown(created.token.secret)
         self.owner = self.connect(self.admin_token)
 
     def connect(self, token: str) -> Client:

@@ -87,7 +87,7 @@ def check_row_filter(text: str, columns: list[str]) -> str:
     return tree.sql(dialect=DIALECT, comments=False)
 
 
-def _utc_today(node: exp.Expression) -> exp.Expression:
+def _utc_today(node: exp.Expr) -> exp.Expr:
     """CURRENT_DATE is the date in UTC, whatever the store's session time zone (dates are UTC)."""
     if isinstance(node, exp.CurrentDate):
         return sqlglot.parse_one(UTC_TODAY, dialect=DIALECT)
@@ -102,7 +102,7 @@ _PREDICATES = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Is, exp.In
                exp.Like, exp.ILike, exp.Boolean, exp.NullSafeEQ, exp.NullSafeNEQ, exp.StartsWith)
 
 
-def _is_predicate(node: exp.Expression) -> bool:
+def _is_predicate(node: exp.Expr) -> bool:
     if isinstance(node, exp.Paren):
         return _is_predicate(node.this)
     if isinstance(node, (exp.And, exp.Or)):

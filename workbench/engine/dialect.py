@@ -31,7 +31,7 @@ def table_key(table: exp.Table) -> str:
 
 
 def render(compiled: Compiled, dialect: str, *,
-           tables: Mapping[str, exp.Expression] | None = None) -> str:
+           tables: Mapping[str, exp.Expr] | None = None) -> str:
     """SQL for ``dialect`` with the portable per-person choice (and ``tables`` swapped in)."""
     if compiled.tree is None:
         raise ValueError("this compiled question carries no tree; compile it again")
@@ -46,7 +46,7 @@ def render(compiled: Compiled, dialect: str, *,
     return tree.sql(dialect=dialect)
 
 
-def replace_tables(tree: exp.Expression, tables: Mapping[str, exp.Expression]) -> None:
+def replace_tables(tree: exp.Expr, tables: Mapping[str, exp.Expr]) -> None:
     """Swap each named table for its source (a subquery), keeping the alias the query uses."""
     for table in list(tree.find_all(exp.Table)):
         source = tables.get(table_key(table))
@@ -57,7 +57,7 @@ def replace_tables(tree: exp.Expression, tables: Mapping[str, exp.Expression]) -
                                    alias=exp.TableAlias(this=exp.to_identifier(alias))))
 
 
-def _portable_hash(node: exp.Expression) -> exp.Expression:
+def _portable_hash(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Anonymous) and str(node.this).upper() == "HASH":
         parts = [exp.Coalesce(this=exp.cast(a.copy(), "VARCHAR"), expressions=[exp.Literal.string("")])
                  for a in node.expressions]
@@ -66,7 +66,7 @@ def _portable_hash(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _min_by_pick(node: exp.Expression) -> exp.Expression:
+def _min_by_pick(node: exp.Expr) -> exp.Expr:
     """``SELECT pu, UNNEST(ARG_MIN(STRUCT(...), h)), ...`` -> fields of a MIN_BY struct."""
     if not isinstance(node, exp.Select):
         return node
@@ -75,14 +75,14 @@ def _min_by_pick(node: exp.Expression) -> exp.Expression:
     if not picks:
         return node
     unnest = picks[0]
-    arg_min: exp.ArgMin = unnest.expressions[0]  # type: ignore[assignment]
+    arg_min: exp.ArgMin = unnest.expressions[0]
     struct = arg_min.this
     fields = [f.this.name if isinstance(f, exp.PropertyEQ) else f.alias_or_name
               for f in struct.expressions]
     inner = node.copy()
     inner.set("expressions", [e.copy() for e in node.expressions if e is not unnest and not
                               _is_constant(e)] + [exp.alias_(arg_min.copy(), "__pick")])
-    outer_cols: list[exp.Expression] = []
+    outer_cols: list[exp.Expr] = []
     for e in node.expressions:
         if e is unnest:
             outer_cols += [exp.alias_(exp.Dot(this=exp.column("__pick", table="__m"),
@@ -96,7 +96,7 @@ def _min_by_pick(node: exp.Expression) -> exp.Expression:
         exp.Subquery(this=inner, alias=exp.TableAlias(this=exp.to_identifier("__m"))))
 
 
-def _explode(node: exp.Expression) -> exp.Expression:
+def _explode(node: exp.Expr) -> exp.Expr:
     """``UNNEST(list) AS k`` in a select list (the public key lists) -> ``EXPLODE(list) AS k``."""
     if isinstance(node, exp.Unnest) and isinstance(node.parent, exp.Select) \
             and len(node.expressions) == 1 and node.args.get("alias") is not None:
@@ -107,14 +107,14 @@ def _explode(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _double_avg(node: exp.Expression) -> exp.Expression:
+def _double_avg(node: exp.Expr) -> exp.Expr:
     """AVG over DOUBLE, as DuckDB computes it (Spark averages DECIMAL in DECIMAL, 6 places)."""
     if isinstance(node, exp.Avg):
         return exp.Avg(this=exp.cast(node.this.copy(), "DOUBLE"))
     return node
 
 
-def _total_division(tree: exp.Expression) -> None:
+def _total_division(tree: exp.Expr) -> None:
     """Division by zero as DuckDB answers it, where Spark (ANSI mode) would fail the query.
 
     DuckDB: ``x / 0`` is +-inf (NaN for 0 / 0), ``x % 0`` NaN, ``x // 0`` NULL. A query must not
@@ -128,7 +128,7 @@ def _total_division(tree: exp.Expression) -> None:
         left, right = node.this, node.expression
         zero = exp.EQ(this=right.copy(), expression=exp.Literal.number(0))
         if isinstance(node, exp.IntDiv):
-            at_zero: exp.Expression = exp.null()
+            at_zero: exp.Expr = exp.null()
         else:
             special = "Infinity" if isinstance(node, exp.Div) else "NaN"
             at_zero = exp.Mul(this=exp.Paren(this=left.copy()),
@@ -137,11 +137,11 @@ def _total_division(tree: exp.Expression) -> None:
         node.replace(exp.Case(ifs=[exp.If(this=zero, true=at_zero)], default=kept))
 
 
-def _is_constant(e: exp.Expression) -> bool:
+def _is_constant(e: exp.Expr) -> bool:
     return isinstance(e.unalias(), exp.Literal)
 
 
-def _full_match(node: exp.Expression) -> exp.Expression:
+def _full_match(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.RegexpFullMatch) and isinstance(node.expression, exp.Literal):
         pattern = exp.Literal.string(f"^(?:{node.expression.this})$")
         return exp.RegexpLike(this=node.this.copy(), expression=pattern)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from workbench.errors import Conflict, NotFound, PermissionDenied, RoomExpired
+from workbench.errors import Conflict, NotFound, PermissionDenied, RoomExpired, WorkbenchError
 from workbench.governance import _records
 from workbench.governance import actions as registry
 from workbench.governance.audit import record
@@ -37,7 +37,7 @@ class Decision:
     reason: str
     access: RoomAccess | None = None
     #: the error class to raise when not allowed
-    error: type[Exception] = PermissionDenied
+    error: type[WorkbenchError] = PermissionDenied
 
 
 def room_from_record(record: _records.RoomRecord) -> Room:
@@ -179,7 +179,7 @@ def ensure_allowed(
         owner = decision.access.room.owner_org_id
     if owner is None and room_id is None:
         owner = actor.org_id
-    event = dict(
+    event: dict[str, Any] = dict(
         room_id=room_id if decision.error is not NotFound else None,
         resource_type=resource_type, resource_id=resource_id,
         resource_org_id=owner if decision.error is not NotFound else None,
@@ -191,7 +191,7 @@ def ensure_allowed(
     record(cur, actor, action_name, outcome="denied", **event)
     if decision.error is NotFound:
         raise NotFound(f"no room {room_id} (or it is not shared with your organisation)")
-    if decision.error is RoomExpired:
+    if decision.error is RoomExpired and decision.access is not None:
         raise RoomExpired(
             f"the room is read-only since its end date {decision.access.room.end_date}; "
             "the owner can extend the end date to reactivate it",

@@ -312,8 +312,9 @@ def _settings(rules: list[w.PermissionRule]) -> list[PermissionSetting]:
 
 
 def _wire_rules(settings: list[PermissionSetting]) -> list[w.PermissionRule]:
-    return [w.PermissionRule(permission=s.permission, partner_org_id=s.partner_org_id,
-                             allowed=s.allowed) for s in settings]
+    # the stored permission is a plain string: the wire model validates it (the typed entry point)
+    return [w.PermissionRule.model_validate({"permission": s.permission, "partner_org_id": s.partner_org_id,
+                                             "allowed": s.allowed}) for s in settings]
 
 
 def _defaults(cur: Any, room_id: str, org_id: str) -> list[w.PermissionRule]:
@@ -487,7 +488,8 @@ def import_template(store: Store, actor: Actor, body: w.TemplateImport) -> w.Tem
     dataset_template = None
     if doc.get("datasets"):
         try:
-            dataset_template = dw.TemplateSet(datasets=doc["datasets"], terms=doc.get("terms") or {})
+            dataset_template = dw.TemplateSet.model_validate(
+                {"datasets": doc["datasets"], "terms": doc.get("terms") or {}})
         except ValueError as e:
             raise InvalidInput(f"the template's datasets or terms are invalid: {e}") from None
     try:

@@ -36,9 +36,9 @@ class Parsed:
     """A template parsed and qualified; ``tree`` is None when it is not one query."""
 
     #: every statement as written (more than one is a violation)
-    statements: list[exp.Expression]
+    statements: list[exp.Expr]
     #: the first statement, columns qualified with their source alias
-    tree: exp.Expression | None
+    tree: exp.Expr | None
     #: scopes of ``tree``, innermost first, the outermost (root) last
     scopes: list[Scope] = field(default_factory=list)
     #: id(column node) -> scope it belongs to
@@ -56,7 +56,7 @@ class Parsed:
             return set()
         return _trace(scope, column.table, column.name, set())
 
-    def fields_of(self, node: exp.Expression) -> set[FieldRef]:
+    def fields_of(self, node: exp.Expr) -> set[FieldRef]:
         """Every dataset field an expression reads (its columns, traced)."""
         out: set[FieldRef] = set()
         for col in _columns(node):
@@ -72,13 +72,13 @@ class Parsed:
                         and isinstance(source.this, exp.Identifier):
                     out.setdefault(source.name, set())
             for col in scope.columns:
-                source = scope.sources.get(col.table)
-                if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
-                    out.setdefault(source.name, set()).add(col.name)
+                table = scope.sources.get(col.table)
+                if isinstance(table, exp.Table) and isinstance(table.this, exp.Identifier):
+                    out.setdefault(table.name, set()).add(col.name)
         return out
 
 
-def _columns(node: exp.Expression) -> list[exp.Column]:
+def _columns(node: exp.Expr) -> list[exp.Column]:
     found = [c for c in node.find_all(exp.Column) if not isinstance(c.this, exp.Star)]
     return found
 
@@ -153,6 +153,6 @@ def parse(sql: str) -> Parsed:
     return Parsed(statements=statements, tree=tree, scopes=scopes, column_scope=column_scope)
 
 
-def placeholders(node: exp.Expression) -> set[str]:
+def placeholders(node: exp.Expr) -> set[str]:
     """Names of the ``:name`` placeholders in a statement."""
     return {p.name for p in node.find_all(exp.Placeholder) if p.name}

@@ -66,15 +66,15 @@ def outer_select(parsed: Parsed) -> exp.Select | None:
     return tree if isinstance(tree, exp.Select) else None
 
 
-AGG_TYPES: tuple[type[exp.Expression], ...] = (exp.AggFunc,)
+AGG_TYPES: tuple[type[exp.Expr], ...] = (exp.AggFunc,)
 
 
-def is_aggregate(node: exp.Expression) -> bool:
+def is_aggregate(node: exp.Expr) -> bool:
     """Whether ``node`` is an aggregate function call."""
     return isinstance(node, exp.AggFunc)
 
 
-def group_keys(select: exp.Select) -> list[exp.Expression]:
+def group_keys(select: exp.Select) -> list[exp.Expr]:
     """The GROUP BY expressions of a SELECT."""
     group = select.args.get("group")
     return list(group.expressions) if group else []

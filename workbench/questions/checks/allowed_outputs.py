@@ -24,7 +24,7 @@ class AggregateForm:
     column: exp.Column | None
 
 
-def aggregate_form(node: exp.Expression) -> AggregateForm | None:
+def aggregate_form(node: exp.Expr) -> AggregateForm | None:
     """Recognise one of the allowed aggregate shapes, or None."""
     if isinstance(node, exp.Count):
         arg = node.this

@@ -57,7 +57,7 @@ def _v(message: str, dataset: str | None = None, column: str | None = None) -> V
     return Violation(rule=RULE, message=message, dataset=dataset, column=column)
 
 
-def _term(q: CheckInput, term: exp.Expression, keys: list[exp.Column]) -> list[Violation]:
+def _term(q: CheckInput, term: exp.Expr, keys: list[exp.Column]) -> list[Violation]:
     text = term.sql(dialect="duckdb")
     if isinstance(term, exp.Paren):
         return _term(q, term.this, keys)
@@ -89,7 +89,7 @@ def _term(q: CheckInput, term: exp.Expression, keys: list[exp.Column]) -> list[V
     return out
 
 
-def _value(q: CheckInput, value: exp.Expression, public: set[str] | None,
+def _value(q: CheckInput, value: exp.Expr, public: set[str] | None,
            text: str) -> list[Violation]:
     if isinstance(value, exp.Literal) and value.is_string:
         if public is not None and value.this not in public:

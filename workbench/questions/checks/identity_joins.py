@@ -43,7 +43,7 @@ def join_target(join: exp.Join) -> str:
     return join.this.name if isinstance(join.this, exp.Table) else join.this.alias_or_name
 
 
-def identity_column(q: CheckInput, node: exp.Expression) -> bool:
+def identity_column(q: CheckInput, node: exp.Expr) -> bool:
     """Whether ``node`` is a column that reads only identity fields (unknown bindings: trusted
     until the run-time check, which knows them all)."""
     if not isinstance(node, exp.Column):

@@ -48,7 +48,7 @@ def no_exact_ordering(q: CheckInput) -> list[Violation]:
     return out
 
 
-def _is_key(expr: exp.Expression, keys: list[exp.Expression], root: exp.Select | None) -> bool:
+def _is_key(expr: exp.Expr, keys: list[exp.Expr], root: exp.Select | None) -> bool:
     if any(expr == key for key in keys):
         return True
     if isinstance(expr, exp.Column) and not expr.table and root is not None:

@@ -74,7 +74,7 @@ def _plain_use(col: exp.Column) -> bool:
 
 
 def _in_join_condition(col: exp.Column) -> bool:
-    node: exp.Expression = col
+    node: exp.Expr = col
     while node.parent is not None and not isinstance(node.parent, (exp.Select, exp.Subquery)):
         if isinstance(node.parent, exp.Join) and node.arg_key == "on":
             return True
@@ -99,7 +99,7 @@ def _used_in_expressions(q: CheckInput, seen: set[tuple[str, str]]) -> list[Viol
                 what = "the identity (privacy unit)" if identity else "labelled PII"
                 out.append(Violation(rule=RULE, dataset=ref.dataset, column=ref.field, message=(
                     f"{col.sql(dialect='duckdb')} uses {ref.dataset}.{ref.field}, which is "
-                    f"{what}, inside {col.parent.sql(dialect='duckdb')[:80]}; it may be joined on "
+                    f"{what}, inside {(col.parent or col).sql(dialect='duckdb')[:80]}; it may be joined on "
                     "(a.col = b.col), counted, tested with IS [NOT] NULL or passed through a WITH "
                     "clause as it is, never compared with values or put into expressions (that "
                     "singles people out)")))

@@ -22,7 +22,7 @@ RULE = "total_expressions"
 
 #: sqlglot function and operator nodes that never raise on a data value (after the compiler's
 #: TRY_CAST and DOUBLE rewrites)
-TOTAL: tuple[type[exp.Expression], ...] = (
+TOTAL: tuple[type[exp.Expr], ...] = (
     exp.And, exp.Or, exp.Not, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
     exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is, exp.In, exp.Between, exp.Like, exp.ILike,
     exp.Case, exp.If, exp.Coalesce, exp.Nullif, exp.Lower, exp.Upper, exp.Trim, exp.Length,
