@@ -55,6 +55,13 @@ def test_identity_and_pii_are_stored_hashed_never_raw(admin, store_dir):
                 assert raw not in text, (schema, table, raw)
 
 
+def test_non_text_pii_is_hashed_as_duckdb_spells_it(admin, store_dir):
+    """A numeric PII field hashes the same text whether ingested from an upload (hashed in
+    memory) or read from external files (hashed in SQL): DuckDB's spelling of the value."""
+    conn = connect(admin, b"email,score\na@x.com,1.5\nb@x.com,2\n", name="scored", pii=["score"])
+    assert sorted(r[1] for r in rows_of(store_dir, conn.id)) == sorted([sha("1.5"), sha("2.0")])
+
+
 def test_pii_fields_can_be_dropped_and_fields_picked(admin, store_dir):
     conn = connect(admin, fields=["email", "spend", "name"], pii=["name"], pii_mode="drop")
     assert [c.name for c in conn.columns] == ["email", "spend"]

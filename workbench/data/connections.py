@@ -248,8 +248,11 @@ def _stored_columns(cur: Any, table: pa.Table, kind: ident.IdentityKind, id_col:
             digest = canonical if kind is ident.IdentityKind.SHA256 else ident.sha256_hex(canonical)
         elif col in pii and pii_mode == "drop":
             continue
-        elif col in pii:
+        elif col in pii and types[col] == "text":
             digest = ident.sha256_hex(ident.clean_arrow(table.column(col)))
+        elif col in pii:  # numbers, dates, ...: spelled as DuckDB spells them, as pii_hash_sql does
+            with rec.arrow_relation(cur, table) as src:
+                digest = ident.sha256_hex(rec.column_values(cur, src, ident.clean_sql(col)))
         else:
             select.append(_q(col))
             kept_columns.append((col, types[col], False, False))

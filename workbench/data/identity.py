@@ -327,6 +327,12 @@ def hash_sql(kind: IdentityKind, normalised: str) -> str:
     return f"sha256({normalised})"
 
 
+def clean_sql(column: str) -> str:
+    """SQL for the NFC, trimmed, lowercased text of ``column`` (an unquoted name): how a non-text
+    PII field becomes the text that is hashed (DuckDB's own spelling of numbers and dates)."""
+    return _clean(quote_ident(column))
+
+
 def pii_hash_sql(column: str) -> str:
     """SQL for a PII field kept hashed: SHA-256 of its NFC, trimmed, lowercased text (NULL stays NULL)."""
-    return f"sha256({_clean(quote_ident(column))})"
+    return f"sha256({clean_sql(column)})"
