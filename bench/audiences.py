@@ -73,8 +73,11 @@ def setup(out: Path) -> dict:
     s = Store.open(store_dir, KEY, create=True)
     created = bootstrap(s, "Publisher", "pat")
     s.close()
-    owner = connect_local(store_dir, created.token.secret, key=KEY)
+    token = created.token.secret
+    assert token is not None
+    owner = connect_local(store_dir, token, key=KEY)
     adv = owner.create_org("Advertiser", "ada")
+    assert adv.token.secret is not None
     partner = connect_local(store_dir, adv.token.secret, key=KEY)
     room = owner.create_room("bench", k_min=20, epsilon_budget="100",
                              start_date=dt.date.today() - dt.timedelta(days=1))
@@ -107,7 +110,7 @@ def setup(out: Path) -> dict:
     started = time.perf_counter()
     cohort = owner.create_cohort(room.id, "buyers", q.id, {"min_amount": 0}, epsilon="1")
     cohort_s = time.perf_counter() - started
-    return {"token": created.token.secret, "room_id": room.id, "cohort_id": cohort.id,
+    return {"token": token, "room_id": room.id, "cohort_id": cohort.id,
             "cohort_size_dp": cohort.size, "ingest_s": round(ingest, 2),
             "cohort_s": round(cohort_s, 3), "peak_mb": round(_peak_mb())}
 
@@ -140,9 +143,10 @@ def plain(out: Path) -> dict:
 
     con = duckdb.connect()
     started = time.perf_counter()
-    n = con.execute(
+    row = con.execute(
         f"SELECT count(*) FROM (SELECT DISTINCT p.email FROM '{out / 'publisher.parquet'}' p JOIN"
-        f" '{out / 'advertiser.parquet'}' a ON p.email = a.email WHERE a.amount >= 0)").fetchone()[0]
+        f" '{out / 'advertiser.parquet'}' a ON p.email = a.email WHERE a.amount >= 0)").fetchone()
+    n = row[0] if row else 0
     cohort_s = time.perf_counter() - started
     base = _peak_mb()
     started = time.perf_counter()

@@ -15,10 +15,7 @@ from typing import Any
 from workbench.data.identity import quote_ident as q
 from workbench.store import fetch_all, fetch_one, scalar
 
-Record = dataclass(frozen=True, slots=True, kw_only=True)
-
-
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Terms:
     """Who activates in a room and the largest lookalike seed it allows."""
 
@@ -27,7 +24,7 @@ class Terms:
     max_seed: int
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DatasetInfo:
     """A provisioned dataset as audiences need it: its owner, view, identity and kind."""
 
@@ -43,7 +40,7 @@ class DatasetInfo:
     rejections: str
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ColumnInfo:
     """One provisioned column of a dataset: type and labels."""
 
@@ -53,7 +50,7 @@ class ColumnInfo:
     is_identity: bool
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Cohort:
     """A cohort's metadata (never its members)."""
 
@@ -78,7 +75,7 @@ class Cohort:
     refreshed_at: Any
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Destination:
     """Where the activation party's exports go (a folder under the service's root)."""
 
@@ -93,7 +90,7 @@ class Destination:
     created_at: Any
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Activation:
     """One export of a cohort's membership."""
 
@@ -111,7 +108,7 @@ class Activation:
     created_at: Any
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Connection:
     """A publisher's connection to an advertiser org and what it allows."""
 
@@ -123,7 +120,7 @@ class Connection:
     activation: bool
 
 
-@Record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     """The data owner's activation consent for one provisioned dataset."""
 

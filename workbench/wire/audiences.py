@@ -69,7 +69,8 @@ class Cohort(BaseModel):
     id: str
     room_id: str
     name: str
-    kind: Literal["matched", "modeled"]
+    #: matched | modeled
+    kind: str
     status: str
     question_id: str | None
     question_version: int | None
