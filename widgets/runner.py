@@ -103,6 +103,16 @@ def tightest(plan: q.Plan) -> int | None:
     return min(range(len(plan.budget_after)), key=lambda i: _dec(plan.budget_after[i].epsilon_left))
 
 
+def k_min_notice(result: q.RunResult) -> str:
+    """In DP rooms how many rows k-min withheld is not released (it is exact); say the rule."""
+    k_min = int(result.metadata.get("k_min") or 1)
+    if not result.dp or k_min <= 1 or result.metadata.get("suppressed_rows") is not None:
+        return ""
+    return (f"<div class='wb-suppressed' style='background:#fff4e5;padding:4px 8px'>Rows from fewer "
+            f"than {k_min} people (the room's crowd size) are withheld; with differential privacy "
+            "the service does not say how many.</div>")
+
+
 def party_table(plan: q.Plan) -> str:
     """Each charged party's ε left now and after the run (every party whose data it reads pays)."""
     if not plan.budget_before:
@@ -325,7 +335,7 @@ class QuestionRunner(Console):
         """Table, chart, notices and download of a released result."""
         self.result = result
         self.caption.value = privacy_caption(result)
-        self.notice.value = suppression_notice(result)
+        self.notice.value = suppression_notice(result) or k_min_notice(result)
         self.table.value = result_table_html(result)
         name = (self.run.question_name if self.run else "result").lower().replace(" ", "_")[:40]
         self.download.value = csv_link(result, f"{name}.csv", self.run)
