@@ -57,6 +57,7 @@ def test_run_limits_are_the_owners_and_refuse_nonsense(room):
     with pytest.raises(wb.InvalidInput):
         room.owner.set_run_limits(room.id, timeout_seconds=0)
     assert room.owner.set_run_limits(room.id, timeout_seconds=30).timeout_seconds == 30
+    assert room.owner.set_run_limits(room.id, timeout_seconds=0.5).timeout_seconds == 0.5
     assert room.partner.run_limits(room.id).max_concurrent_per_user == 2
 
 
@@ -98,3 +99,19 @@ def test_a_partners_dataset_floor_binds_the_owners_runs_and_no_dp_suppression_co
     assert result.metadata["suppressed_rows"] is None
     done = [e for e in room.owner.audit(room_id=room.id) if e.action == "run.completed"]
     assert done[0].detail["suppressed_rows"] is None
+
+
+def test_a_run_past_its_timeout_fails_and_stays_charged(live_service):
+    """Over real HTTP: a timeout shorter than the charge-and-start step (a millisecond) times
+    every run out after the charge; nothing is released and the budget is not given back."""
+    room = build_room(live_service.client(live_service.admin_token), live_service.make_org)
+    qid = add_q1(room)
+    room.owner.set_run_limits(room.id, timeout_seconds=0.001)
+    with pytest.raises(wb.errors.TimedOut, match="stays spent") as caught:
+        room.owner.run(room.id, qid, {"min_amount": 0}, epsilon="1")
+    run = room.owner.get_run(room.id, caught.value.details["run_id"])
+    assert run.status == "failed" and run.metadata.get("engine_seconds") is None
+    with pytest.raises(wb.Conflict, match="no result"):
+        room.owner.run_result(room.id, run.id)
+    assert room.owner.budget(room.id).epsilon_spent == "1"
+    assert room.partner.budget(room.id).epsilon_spent == "1"  # every data party stays charged

@@ -182,7 +182,7 @@ class ContractAPI:
         """The room's run timeout and concurrent-run limits (runs over them get Busy/TimedOut)."""
         return w.RunLimits(**self._request("GET", f"/api/v1/rooms/{room_id}/run-limits"))
 
-    def set_run_limits(self, room_id: str, *, timeout_seconds: int | None = None,
+    def set_run_limits(self, room_id: str, *, timeout_seconds: float | None = None,
                        max_concurrent_per_user: int | None = None,
                        max_concurrent_per_room: int | None = None) -> w.RunLimits:
         """Owner: change the room's run limits (left out: unchanged)."""

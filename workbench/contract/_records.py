@@ -241,7 +241,7 @@ def set_floor(cur: Any, room_id: str, dataset_id: str, org_id: str, k_min: int |
 class LimitsRow:
     """A room's own run limits (None: the service default)."""
 
-    timeout_seconds: int | None
+    timeout_seconds: float | None
     max_concurrent_per_user: int | None
     max_concurrent_per_room: int | None
 

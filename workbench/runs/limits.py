@@ -41,7 +41,7 @@ class Limits:
     """One room's limits, with the service defaults filled in."""
 
     #: seconds a run's execution may take before it is interrupted (and stays charged)
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     #: runs one user may have executing at once in the room
     max_per_user: int = DEFAULT_PER_USER
     #: runs the room may have executing at once
@@ -116,6 +116,8 @@ def interruptible(interrupt: Callable[[], None]) -> Iterator[None]:
     if ends is None:
         yield
         return
+    if time.monotonic() >= ends:  # the time went before execution began: do not start it
+        raise _timed_out()
     fired = threading.Event()
 
     def fire() -> None:

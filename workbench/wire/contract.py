@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 
 class In(BaseModel):
@@ -126,13 +126,14 @@ class Protections(BaseModel):
 
 
 class RunLimitsSet(In):
-    timeout_seconds: StrictInt | None = Field(default=None, ge=1, le=86_400)
+    #: seconds (fractions allowed, at least a millisecond)
+    timeout_seconds: StrictFloat | StrictInt | None = Field(default=None, ge=0.001, le=86_400)
     max_concurrent_per_user: StrictInt | None = Field(default=None, ge=1, le=1_000)
     max_concurrent_per_room: StrictInt | None = Field(default=None, ge=1, le=10_000)
 
 
 class RunLimits(BaseModel):
     room_id: str
-    timeout_seconds: int
+    timeout_seconds: float
     max_concurrent_per_user: int
     max_concurrent_per_room: int
