@@ -219,29 +219,32 @@ def test_exact_room_identity_differencing_is_refused(exact_room):
 
 
 def test_exact_room_tiny_groups_are_suppressed(exact_room):
-    """Every amount belongs to one buyer: a filter to one amount leaves groups of 1, which the
-    crowd-size rule hides (the count of hidden rows is all that is said)."""
+    """Every amount belongs to one buyer: a filter to one amount would leave groups of 1. An
+    exact room refuses tests on metric columns outright (exact_rooms, issue 10.4); the groups it
+    does release are whole."""
     room = exact_room
-    qid = add(room, "SELECT p.region, COUNT(*) AS n, SUM(a.amount) AS spend FROM publisher p "
-                    "JOIN advertiser a ON p.email = a.email WHERE a.amount = :x GROUP BY p.region",
-              [{"name": "x", "type": "number"}])
-    run = room.owner.run(room.id, qid, {"x": 7})
-    result = room.owner.run_result(room.id, run.id)
-    assert result.rows == []
-    assert result.metadata["suppressed_rows"] == 1
+    with pytest.raises(wb.errors.RuleViolation, match="exact_rooms"):
+        add(room, "SELECT p.region, COUNT(*) AS n, SUM(a.amount) AS spend FROM publisher p "
+                  "JOIN advertiser a ON p.email = a.email WHERE a.amount = :x GROUP BY p.region",
+            [{"name": "x", "type": "number"}])
     qid = add(room, "SELECT p.region, COUNT(*) AS n FROM publisher p GROUP BY p.region")
     rows = room.owner.run_result(room.id, room.owner.run(room.id, qid).id).rows
     assert sorted(r[1] for r in rows) == [100, 100, 100, 100]
 
 
-def test_counting_matched_identities_still_works(exact_room):
-    """The rule that refuses identity expressions leaves joins and counts alone."""
+def test_counting_matched_identities_still_works(exact_room, dp_room):
+    """The rule that refuses identity expressions leaves joins and counts alone (and an exact
+    room, which takes no WITH clause, counts the same join written flat)."""
     room = exact_room
-    qid = add(room, "WITH m AS (SELECT p.email, p.region FROM publisher p JOIN advertiser a "
-                    "ON p.email = a.email WHERE p.email IS NOT NULL) "
-                    "SELECT m.region, COUNT(DISTINCT m.email) AS reach FROM m GROUP BY m.region")
+    qid = add(room, "SELECT p.region, COUNT(DISTINCT p.email) AS reach FROM publisher p "
+                    "JOIN advertiser a ON p.email = a.email GROUP BY p.region")
     rows = room.owner.run_result(room.id, room.owner.run(room.id, qid).id).rows
     assert {r[0]: r[1] for r in rows} == {"north": 100, "east": 100}
+    report = dp_room.owner.check_question(
+        dp_room.id, "q", "WITH m AS (SELECT p.email, p.region FROM publisher p JOIN advertiser a "
+                         "ON p.email = a.email WHERE p.email IS NOT NULL) "
+                         "SELECT m.region, COUNT(DISTINCT m.email) AS reach FROM m GROUP BY m.region")
+    assert report.ok, report.violations
 
 
 def test_user_list_questions_are_not_runnable_as_aggregates(dp_room):

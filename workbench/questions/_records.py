@@ -122,10 +122,10 @@ def update_question(cur: Any, question_id: str, *, name: str, version: int,
                 [name, version, json.dumps(spec), keep_in_room, question_id])
 
 
-def set_in_room(cur: Any, question_id: str) -> None:
-    """The owner added the question to the room: it may run."""
-    cur.execute("UPDATE questions SET in_room = true, updated_at = now() WHERE id = ?",
-                [question_id])
+def set_in_room(cur: Any, question_id: str, in_room: bool = True) -> None:
+    """The owner added the question to the room (it may run), or someone took it out."""
+    cur.execute("UPDATE questions SET in_room = ?, updated_at = now() WHERE id = ?",
+                [in_room, question_id])
 
 
 def delete_question(cur: Any, question_id: str) -> None:

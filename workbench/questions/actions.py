@@ -63,6 +63,10 @@ ACTIONS: tuple[Action, ...] = (
            description="Add an authored question to the room so it can run."),
     Action(name="question.delete", permission=P.ADD_DELETE_QUESTIONS, owner_only=True,
            writes=True, description="Delete a question from the room."),
+    Action(name="question.remove", permission=P.QUESTION_BUILDER, writes=True,
+           check=_needs(QP.EDIT_DELETE, "delete it from the room"),
+           description="Take a question out of the room (question permission Edit and Delete "
+                       "Question); the author's copy stays with the author."),
     Action(name="question.terms", permission=P.ADD_DELETE_QUESTIONS, owner_only=True,
            writes=True, description="Set which parties run a question and which receive results."),
     Action(name="question.permissions.defaults", permission=P.QUESTION_BUILDER, writes=True,

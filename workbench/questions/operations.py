@@ -18,7 +18,7 @@ from workbench.errors import InvalidInput, NotFound, RuleViolation
 from workbench.governance._records import room_orgs
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed, room_access
 from workbench.data.templates import template_of, write_template
 from workbench.ids import new_id, parse_uuid
 from workbench.questions import _records as records
