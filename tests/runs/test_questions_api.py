@@ -130,3 +130,22 @@ def test_bad_templates_leave_nothing_behind(room):
     with pytest.raises(wb.InvalidInput, match="must be a name of letters"):
         room.owner.import_template(bad_macro, name="never")
     assert {r.id for r in room.owner.rooms()} == before
+
+
+def test_edit_and_delete_question_lets_a_partner_take_a_question_out_of_the_room(room):
+    """The seeds' "Edit and Delete Question": a partner it is granted to may delete the question
+    from the room (the owner's copy stays); without it the partner is refused."""
+    q = room.owner.create_question(room.id, "owner's q", Q1_SQL, parameters=PARAMS)
+    room.owner.add_question(room.id, q.id)
+    with pytest.raises(wb.PermissionDenied, match="edit_delete"):
+        room.partner.delete_question(room.id, q.id)
+    assert room.owner.question(room.id, q.id).in_room
+    room.owner.set_question_permissions(room.id, q.id, [
+        {"permission": "edit_delete", "partner_org_id": room.partner_org, "allowed": True}])
+    room.partner.delete_question(room.id, q.id)
+    kept = room.owner.question(room.id, q.id)
+    assert not kept.in_room and kept.author_org_id == room.owner_org
+    with pytest.raises(wb.PermissionDenied, match="not been added"):
+        room.owner.run(room.id, q.id, {"min_amount": 0})
+    events = [e for e in room.partner.audit(room_id=room.id) if e.action == "question.remove"]
+    assert [e.outcome for e in events] == ["allowed", "denied"]  # newest first

@@ -247,16 +247,24 @@ def add_question(store: Store, actor: Actor, room_id: str, question_id: str) -> 
 
 
 def delete_question(store: Store, actor: Actor, room_id: str, question_id: str) -> None:
-    """Owner only: delete a question from the room with its terms and permission overrides.
+    """Delete a question from the room.
 
-    Runs already made keep their stored results and the question version they ran.
+    The owner (Add and Delete Questions) deletes it with its terms and permission overrides. A
+    partner whose question permission is Edit and Delete Question takes it out of the room
+    instead: it no longer runs there, and the author's copy stays with the author. Runs already
+    made keep their stored results and the question version they ran.
     """
     room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     with store.transaction() as cur:
-        ensure_allowed(cur, actor, "question.delete", room_id=room_id, resource_type="question",
-                       resource_id=question_id)
+        access = room_access(cur, actor, room_id)
+        owner = access is not None and access.is_owner
+        ensure_allowed(cur, actor, "question.delete" if owner else "question.remove",
+                       room_id=room_id, resource_type="question", resource_id=question_id)
         _load(cur, room_id, question_id)
-        records.delete_question(cur, question_id)
+        if owner:
+            records.delete_question(cur, question_id)
+        else:
+            records.set_in_room(cur, question_id, False)
 
 
 def _room_orgs(cur: Any, room_id: str) -> set[str]:
