@@ -276,14 +276,22 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
     log_dir.mkdir(exist_ok=True)
     try:
         with open(log_dir / "service.log", "a") as log:
+            exports = store_dir / "exports"  # the activation root: the stand-in for an ad server's bucket
+            exports.mkdir(exist_ok=True)
             service = subprocess.Popen([sys.executable, "-m", "workbench.cli", "serve", "--store", str(store_dir),
                                         "--host", host, "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                                       env={**os.environ, "WORKBENCH_ACTIVATION_ROOT": str(exports)},
                                        start_new_session=True)
         wait_http_ok(f"{url}/api/v1/health", service)
         if fresh:
             print(f"seeding the demo store in {store_dir} (first start only) ...", flush=True)
             with connect(url, admin_token) as owner:
                 info = seed(owner, lambda token: connect(url, token), n_users=n_users, n_customers=n_customers)
+                from workbench.audiences.demo import seed_audiences
+
+                ada = next(u["token"] for u in info["users"] if u["name"] == "ada")
+                with connect(url, ada) as partner:
+                    seed_audiences(owner, partner, info["room_id"], say=print)
             info["users"][0]["token"] = admin_token
             users_file.write_text(json.dumps(info, indent=2))
             users_file.chmod(0o600)
