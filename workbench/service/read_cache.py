@@ -20,8 +20,9 @@ from typing import Any
 from workbench.governance import audit
 from workbench.store import Store
 
-#: answers kept at most; the cache starts afresh when full
+#: answers and bytes kept at most; the cache starts afresh when either is reached
 LIMIT = 20_000
+LIMIT_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class ReadCache:
         self.store = store
         self._kept: dict[tuple[Any, ...], _Kept] = {}
         self._computing: dict[tuple[Any, ...], asyncio.Event] = {}
+        self._bytes = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -84,6 +86,9 @@ class ReadCache:
         with audit.capturing() as events:
             await self.app(scope, receive, keep)
         if start.get("status") == 200 and audit.metadata_only(events):
-            if len(self._kept) >= LIMIT:
+            answer = b"".join(body)
+            if len(self._kept) >= LIMIT or self._bytes + len(answer) > LIMIT_BYTES:
                 self._kept.clear()
-            self._kept[key] = _Kept(generation, start, b"".join(body), list(events))
+                self._bytes = 0
+            self._kept[key] = _Kept(generation, start, answer, list(events))
+            self._bytes += len(answer)
