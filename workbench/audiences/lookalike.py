@@ -177,7 +177,8 @@ def train_lookalike(store: Store, actor: Actor, room_id: str, body: w.LookalikeC
             raise Conflict(f"the room already has a cohort named {name!r}; pick another name")
         terms = rec.terms(cur, room_id)
         max_seed = terms.max_seed if terms is not None else 100_000
-        n_seed = rec.member_count(cur, seed_id)
+        # the released (noisy) size: an exact count here would be read for free by refusals
+        n_seed = seed.noisy_size or 0
         if n_seed < MIN_SEED:
             raise InvalidInput(f"the seed cohort is too small for a lookalike: at least "
                                f"{MIN_SEED} members are needed; widen the matched cohort")
@@ -193,7 +194,11 @@ def train_lookalike(store: Store, actor: Actor, room_id: str, body: w.LookalikeC
     with store.reader() as cur:
         frame = rec.feature_frame(cur, dataset.view_name, dataset.identity_column,
                                   [c.name for c in cols], seed_id)
-    trained = train(frame, cols, random_seed, body.holdout)
+    try:
+        trained = train(frame, cols, random_seed, body.holdout)
+    except ValueError:  # e.g. too few true members to fit: says only that it failed
+        raise InvalidInput("training failed after the data was read: nothing was kept and the "
+                           "budget stays spent; widen the seed cohort") from None
     counts = release_counts(access.room, trained.exact_curve, eps,
                             per_person=len(trained.exact_curve))
     scores = pa.table({"member": pa.array(trained.members.astype(str)),

@@ -74,6 +74,10 @@ def match_rates(store: Store, actor: Actor, room_id: str, body: w.MatchRatesRequ
         access = ensure_allowed(cur, actor, "audience.match_rates", room_id=room_id,
                                 resource_type="match_rates", resource_id=charge_id)
         assert access is not None
+        if not access.room.dp_enabled:  # exact counts would tell one identity's membership
+            raise InvalidInput("match rates are released only with differential privacy: in "
+                               "this exact room a matched count would tell whether one "
+                               "identity is in another party's data; use a room with DP on")
         infos = rec.datasets(cur, room_id)
         if not infos:
             raise InvalidInput("no dataset is provisioned in this room yet; match rates need "

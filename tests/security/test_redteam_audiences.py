@@ -1,0 +1,83 @@
+"""Red team against audiences (issue 12): a suspicious owner learning a partner's exact data
+through the audience endpoints instead of noisy, charged releases.
+
+Each attack goes through the client like a real party would; the assertions state the property
+that must hold, so they fail if the leak comes back.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import workbench as wb
+from tests.audiences.conftest import (add_user_list, advertiser_with_strangers,
+                                      publisher_with_features)
+from tests.runs.room import build_room
+
+
+@pytest.fixture
+def exact_audience_room(admin, make_org):
+    """DP off (exact aggregates, k-min 5), the audiences tests' data."""
+    return build_room(admin, make_org, dp=False, k_min=5, epsilon_budget="50",
+                      publisher=publisher_with_features(), advertiser=advertiser_with_strangers())
+
+
+def test_match_rates_in_an_exact_room_do_not_reveal_whether_one_person_is_in_the_partner_data(
+        exact_audience_room):
+    """Without noise, the owner provisions a one-row dataset holding a target's e-mail and reads
+    its matched count: exact membership of one person in the partner's data (and the partner's
+    exact row count, which an exact room must never show). Match rates are DP releases only."""
+    room = exact_audience_room
+    probe = room.owner.connect_dataset(pd.DataFrame({"email": ["stranger7@example.org"]}),
+                                       "probe", identity_column="email", identity_kind="email",
+                                       progress=False)
+    room.owner.provision_dataset(room.id, probe.id, "probe")
+    with pytest.raises(wb.errors.WorkbenchError, match="differential privacy"):
+        room.owner.match_rates(room.id)
+    with pytest.raises(wb.errors.WorkbenchError, match="differential privacy"):
+        room.partner.match_rates(room.id)
+
+
+@pytest.fixture
+def dp_audience_room(admin, make_org):
+    """DP on, k-min 5, a generous budget."""
+    return build_room(admin, make_org, dp=True, k_min=5, epsilon_budget="50",
+                      publisher=publisher_with_features(), advertiser=advertiser_with_strangers())
+
+
+def test_lookalike_seed_limits_do_not_binary_search_the_exact_cohort_size(dp_audience_room):
+    """The owner sets the room's largest seed to m and asks for a lookalike: if the refusal
+    compared m with the seed's EXACT member count, two free refusals (m = 199, m = 200) would
+    reveal that exactly 200 of the partner's buyers matched, whatever the noise on the size.
+    The decision may only use what was released: the noisy size."""
+    room = dp_audience_room
+    qid = add_user_list(room)
+    seed = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="0.1")
+    exact = 200  # publisher users 0, 2, 4, ... 398 bought (tests.runs.room.advertiser_frame)
+    outcomes = {}
+    for m in (exact - 1, exact):
+        room.owner.set_audience_terms(room.id, max_seed=m)
+        try:
+            room.owner.train_lookalike(room.id, f"look {m}", seed.id, ["segment", "visits"],
+                                       epsilon="0.1")
+            outcomes[m] = "trained"
+        except wb.errors.InvalidInput as err:
+            assert "maximum seed" in str(err)
+            outcomes[m] = "refused"
+    for m, outcome in outcomes.items():  # decided on the released size only
+        assert outcome == ("refused" if seed.size > m else "trained"), (seed.size, outcomes)
+
+
+def test_lookalike_minimum_seed_is_decided_on_the_released_size(dp_audience_room):
+    """A user list whose true size is under the minimum seed must not be told apart for free
+    from one whose released size is under it: a refusal before any charge reads exact data."""
+    room = dp_audience_room
+    qid = add_user_list(room)
+    seed = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="0.1")
+    room.owner.set_audience_terms(room.id, max_seed=seed.size)
+    left = room.partner.budget(room.id).epsilon_left
+    look = room.owner.train_lookalike(room.id, "look", seed.id, ["segment", "visits"],
+                                      epsilon="0.1")
+    assert look.kind == "modeled"
+    assert float(left) - float(room.partner.budget(room.id).epsilon_left) == pytest.approx(0.1)
