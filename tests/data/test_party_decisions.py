@@ -58,6 +58,18 @@ def test_reading_a_partys_rules_shows_in_that_partys_audit(parties):
     assert reads and reads[0].outcome == "allowed" and reads[0].detail == {"read": "rules"}
 
 
+def test_listing_datasets_shows_in_the_audit_of_every_party_listed(parties):
+    owner, partner, room, ds, _ = parties
+    conn = partner.admin.connect_dataset(emails_csv(60), f"p {uuid.uuid4().hex[:6]}", file_name="p.csv",
+                                         identity_column="email", identity_kind="email", progress=False)
+    theirs = partner.admin.provision_dataset(room.id, conn.id, "partner users")
+    owner.datasets(room.id)
+    reads = [e for e in partner.admin.audit(room_id=room.id, action="dataset.read")
+             if e.actor_org_id != partner.id]
+    assert reads and theirs.id in reads[0].detail["datasets"] and ds.id not in reads[0].detail["datasets"]
+    partner.admin.unprovision_dataset(room.id, theirs.id)
+
+
 def test_another_users_upload_is_not_found_and_the_attempt_is_audited(live_service, parties):
     owner, partner, *_ = parties
     mine = owner.start_upload("mine.csv", 10)
@@ -66,8 +78,10 @@ def test_another_users_upload_is_not_found_and_the_attempt_is_audited(live_servi
                                                          identity_kind="email")):
         with pytest.raises(wb.NotFound, match="no upload"):
             step()
-    attempts = partner.admin.audit(action="data.upload")
-    assert [(e.outcome, e.resource_id) for e in attempts] == [("denied", mine.id)] * 2
+    attempts = [e for e in partner.admin.audit(action="data.upload") if e.resource_id == mine.id]
+    assert [e.outcome for e in attempts] == ["denied"] * 2
+    seen_by_owner = [e for e in owner.audit(action="data.upload") if e.resource_id == mine.id and e.outcome == "denied"]
+    assert {e.actor_org_id for e in seen_by_owner} == {partner.id} and len(seen_by_owner) == 2
     owner.cancel_upload(mine.id)  # still there: the attempts changed nothing
 
 

@@ -250,7 +250,15 @@ def list_datasets(store: Store, actor: Actor, room_id: str) -> list[w.Dataset]:
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
         access = ensure_allowed(cur, actor, "dataset.read", room_id=room_id, resource_type="dataset")
-        return [_dataset_out(cur, actor, room_of(access), ds) for ds in rec.datasets_in(cur, room_id)]
+        room = room_of(access)
+        found = rec.datasets_in(cur, room_id)
+        # the decision's audit row belongs to the room owner; every other party whose datasets
+        # (and rules) were listed sees the read in its own audit log too
+        for org in sorted({ds.org_id for ds in found} - {actor.org_id, room.owner_org_id}):
+            record(cur, actor, "dataset.read", outcome="allowed", room_id=room_id, resource_type="dataset",
+                   resource_org_id=org, reason="participant of the room",
+                   detail={"read": "datasets", "datasets": [ds.id for ds in found if ds.org_id == org]})
+        return [_dataset_out(cur, actor, room, ds) for ds in found]
 
 
 def _read_dataset(cur: Any, actor: Actor, room_id: str, dataset_id: str, what: str) -> tuple[Room, rec.DatasetRecord]:
