@@ -81,3 +81,22 @@ def test_lookalike_minimum_seed_is_decided_on_the_released_size(dp_audience_room
                                       epsilon="0.1")
     assert look.kind == "modeled"
     assert float(left) - float(room.partner.budget(room.id).epsilon_left) == pytest.approx(0.1)
+
+
+def test_a_cohort_respects_the_partners_dataset_k_min_floor(dp_audience_room):
+    """The strictest setting wins: the advertiser declares a crowd-size floor of 1,000 on its
+    dataset. A matched cohort of about 200 of its buyers (kept for activation) must be refused,
+    not checked against the room's k-min of 5 only; so must a lookalike size under the floor."""
+    room = dp_audience_room
+    qid = add_user_list(room)
+    seed = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="1")
+    look = room.owner.train_lookalike(room.id, "look", seed.id, ["segment", "visits"],
+                                      epsilon="0.5")
+    room.partner.set_k_min_floor(room.id, room.advertiser_dataset, 1000)
+    with pytest.raises(wb.errors.InvalidInput, match="k-min"):
+        room.owner.create_cohort(room.id, "again", qid, {"min_amount": 0}, epsilon="1")
+    with pytest.raises(wb.errors.InvalidInput, match="k-min"):
+        room.owner.refresh_cohort(room.id, seed.id, {"min_amount": 0}, epsilon="1")
+    with pytest.raises(wb.errors.InvalidInput, match="k-min"):
+        room.owner.pick_lookalike_size(room.id, look.id, top_n=100)
+    assert {c.name for c in room.owner.cohorts(room.id)} == {"buyers", "look"}

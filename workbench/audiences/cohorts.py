@@ -22,6 +22,7 @@ from sqlglot.optimizer.scope import traverse_scope
 from workbench.audiences import _records as rec
 from workbench.audiences.actions import activation_org
 from workbench.audiences.release import charge, epsilon_of, library_versions, release_counts
+from workbench.contract.consent import strictest
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
@@ -199,6 +200,7 @@ def create_cohort(store: Store, actor: Actor, room_id: str, body: w.CohortCreate
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"question_id": question_id, "name": name})
         assert access is not None
+        access = strictest(cur, access)  # a dataset's own k-min floor binds cohorts too
         if not name:
             raise InvalidInput("give the cohort a name")
         if rec.name_taken(cur, room_id, name):
@@ -220,6 +222,7 @@ def refresh_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str,
         access = ensure_allowed(cur, actor, "audience.cohort.refresh", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id)
         assert access is not None
+        access = strictest(cur, access)  # a dataset's own k-min floor binds cohorts too
         found = _cohort(cur, room_id, cohort_id)
         if found.kind != "matched" or found.question_id is None:
             raise InvalidInput("only matched cohorts are refreshed; retrain a modeled cohort "

@@ -23,6 +23,7 @@ import pyarrow as pa
 from workbench.audiences import _records as rec
 from workbench.audiences.cohorts import cohort_out, parties_of
 from workbench.audiences.release import charge, epsilon_of, library_versions, release_counts
+from workbench.contract.consent import strictest
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
@@ -242,6 +243,7 @@ def pick_size(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"top_n": body.top_n, "percent": body.percent})
         assert access is not None
+        access = strictest(cur, access)  # a dataset's own k-min floor binds the size too
         found = rec.cohort(cur, room_id, cohort_id)
         if found is None or found.kind != "modeled":
             raise NotFound(f"no modeled cohort {cohort_id} in this room")
