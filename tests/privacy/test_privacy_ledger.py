@@ -195,9 +195,26 @@ def test_ledger_never_goes_negative_nor_overspends(total_eps, total_delta, histo
         assert left.epsilon >= 0 and left.delta >= 0
         assert used + left == total  # exact bookkeeping, no rounding drift
         # the latest-state view gives the same figures as the full event log
-        latest = {e.charge_id: e for e in log if not (e.state == "released" and _committed(log, e.charge_id))}
-        assert spent(latest.values()) == used
+        assert spent(_deciding(log).values()) == used
 
 
-def _committed(log: list[LedgerEntry], charge_id: str) -> bool:
-    return any(e.charge_id == charge_id and e.state == "committed" for e in log)
+def _deciding(log: list[LedgerEntry]) -> dict[str, LedgerEntry]:
+    """Each charge's deciding entry: its first commit or release, else its reservation."""
+    out: dict[str, LedgerEntry] = {}
+    for e in log:
+        if e.charge_id not in out or out[e.charge_id].state == "reserved":
+            out[e.charge_id] = e
+    return out
+
+
+def test_a_commit_after_a_release_spends_nothing_more():
+    """Found by the property above: a refunded charge committed later would have spent budget
+    that a newer reservation had already taken (overspend). The first commit or release decides."""
+    total = Budget(epsilon=Fraction(34, 57))
+    log = [LedgerEntry(charge_id="a", state="reserved", epsilon=Fraction(4, 7)),
+           LedgerEntry(charge_id="a", state="released", epsilon=Fraction(4, 7))]
+    check_spend(total, log, Budget(epsilon=Fraction(17, 29)))
+    log += [LedgerEntry(charge_id="b", state="reserved", epsilon=Fraction(17, 29)),
+            LedgerEntry(charge_id="a", state="committed", epsilon=Fraction(4, 7))]
+    assert spent(log) == Budget(epsilon=Fraction(17, 29))
+    assert total.covers(spent(log))

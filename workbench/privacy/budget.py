@@ -130,9 +130,9 @@ class LedgerEntry:
     """One event of one charge in the append-only budget ledger.
 
     A charge (one run) is ``reserved`` before the mechanism runs, then ``committed`` once the
-    result is released, or ``released`` (refunded) if the run failed. Entries may be the full
-    event log or just each charge's latest state: both give the same figures. A release that
-    comes after a commit refunds nothing.
+    result is released, or ``released`` (refunded) if the run failed; runs now commit when they
+    start and never release. Entries may be the full event log or just each charge's deciding
+    state: both give the same figures. The first commit or release of a charge decides it.
     """
 
     #: identifies the charge (e.g. the run id); events of one charge share it
@@ -159,20 +159,23 @@ class LedgerEntry:
 def spent(entries: Iterable[LedgerEntry]) -> Budget:
     """Budget held by the ledger: committed charges, plus reservations not (yet) released.
 
-    A committed charge stays spent whatever comes after it: a release cannot refund noise that
-    was already shown. If a charge has several entries of one kind, the largest counts.
+    Entries are read in ledger order, and a charge's first commit or release decides it: a
+    committed charge stays spent whatever comes after it (a release cannot refund noise that was
+    already shown), and a released charge stays refunded (a later commit would spend budget that
+    no check ever reserved). If a charge has several entries of one kind, the largest counts.
     """
     reserved: dict[str, Budget] = {}
     committed: dict[str, Budget] = {}
     released: set[str] = set()
     for entry in entries:
+        charge = entry.charge_id
         if entry.state == "committed":
-            held = committed.get(entry.charge_id, ZERO)
-            committed[entry.charge_id] = _max(held, entry.budget)
+            if charge not in released:
+                committed[charge] = _max(committed.get(charge, ZERO), entry.budget)
         elif entry.state == "reserved":
-            reserved[entry.charge_id] = _max(reserved.get(entry.charge_id, ZERO), entry.budget)
-        else:
-            released.add(entry.charge_id)
+            reserved[charge] = _max(reserved.get(charge, ZERO), entry.budget)
+        elif charge not in committed:
+            released.add(charge)
     total = ZERO
     for charge_id in reserved.keys() | committed.keys():
         if charge_id in committed:
