@@ -100,3 +100,31 @@ def test_a_cohort_respects_the_partners_dataset_k_min_floor(dp_audience_room):
     with pytest.raises(wb.errors.InvalidInput, match="k-min"):
         room.owner.pick_lookalike_size(room.id, look.id, top_n=100)
     assert {c.name for c in room.owner.cohorts(room.id)} == {"buyers", "look"}
+
+
+@pytest.mark.parametrize("where", ["CAST(a.amount AS TINYINT) > 0",
+                                   "CAST(a.amount AS TINYINT) + 1 > 0"])
+def test_whether_a_cohort_builds_does_not_depend_on_a_partner_value(dp_audience_room, where):
+    """CAST(amount AS TINYINT) fails only when some matched buyer spent more than 127: a cohort
+    build that errors on it answers a yes/no question about the partner's data outside the
+    noise. User lists compile to the same total forms as questions (casts become TRY_CAST)."""
+    room = dp_audience_room
+    q = room.owner.create_question(
+        room.id, "cast", "SELECT p.email FROM publisher p JOIN advertiser a ON p.email = a.email "
+        f"WHERE {where}", kind="user_list")
+    room.owner.add_question(room.id, q.id)
+    cohort = room.owner.create_cohort(room.id, "cast", q.id, epsilon="1")
+    assert cohort.status == "ready" and cohort.dp
+
+
+def test_a_user_list_saved_in_a_dp_room_is_held_to_exact_rules_once_dp_is_off(admin, make_org):
+    """A user list with a range on the partner's amounts is fine with noise. After every party
+    agreed to switch DP off, building it would give exact, differenceable sizes: refused."""
+    room = build_room(admin, make_org, dp=True, k_min=5, epsilon_budget="50",
+                      publisher=publisher_with_features(), advertiser=advertiser_with_strangers())
+    qid = add_user_list(room)
+    proposal = room.owner.propose(room.id, dp_enabled=False)
+    room.partner.approve(room.id, proposal.id)
+    with pytest.raises(wb.errors.RuleViolation, match="exact_rooms"):
+        room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0})
+    assert room.owner.cohorts(room.id) == []

@@ -31,6 +31,7 @@ from workbench.ids import new_id, parse_uuid
 from workbench.questions.binding import DatasetBinding
 from workbench.questions.checks import check
 from workbench.questions.compile import (
+    _make_total,
     _rename_placeholders,
     _rewrite_tables,
     _user_param,
@@ -61,13 +62,13 @@ class UserList:
 
 def compile_user_list(cur: Any, room_id: str, question: Question,
                       bindings: dict[str, DatasetBinding], values: dict[str, Any], *,
-                      activation: str) -> UserList:
+                      activation: str, exact: bool = False) -> UserList:
     """Check strictly (every join must match identities, so one member is one person), make
     sure the output is the activation party's identity, and compile."""
     if question.kind != "user_list":
         raise InvalidInput("only user-list questions build cohorts; this one is analytical (run "
                            "it as a question instead)")
-    check(question, bindings, strict=True)
+    check(question, bindings, strict=True, mode="exact" if exact else None)
     parsed = question.parsed
     select: exp.Select = parsed.tree  # type: ignore[assignment]
     refs = parsed.sources_of(select.expressions[0].unalias())
@@ -91,6 +92,7 @@ def compile_user_list(cur: Any, room_id: str, question: Question,
     tree = parsed.tree.copy()  # type: ignore[union-attr]
     scopes = list(traverse_scope(tree))
     _rename_placeholders(tree)
+    _make_total(tree, scopes, bindings)  # casts and arithmetic cannot fail on a data value
     _rewrite_tables(scopes, bindings)
     inner = exp.Subquery(this=tree, alias=exp.TableAlias(
         this=exp.to_identifier("__ul"), columns=[exp.to_identifier(MEMBER)]))
@@ -133,7 +135,8 @@ def _prepare(cur: Any, access: RoomAccess, question_id: str, parameters: dict[st
         raise Conflict("the question is not added to the room; the owner adds it first")
     bindings = room_bindings(cur, room.id, tuple(spec.fields))
     compiled = compile_user_list(cur, room.id, spec, bindings, parameters,
-                                 activation=activation_org(cur, access))
+                                 activation=activation_org(cur, access),
+                                 exact=not room.dp_enabled)
     return row, spec, compiled
 
 
