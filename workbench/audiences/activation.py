@@ -28,7 +28,7 @@ from workbench.audiences.cohorts import parties_of
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed, ensure_allowed_in_room
 from workbench.ids import new_id, parse_uuid
 from workbench.store import Store
 from workbench.wire import audiences as w
@@ -44,9 +44,8 @@ def get_terms(store: Store, actor: Actor, room_id: str) -> w.Terms:
     """The room's activation party and largest lookalike seed."""
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        access = ensure_allowed(cur, actor, "audience.terms.read", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.terms.read", room_id=room_id,
                                 resource_type="audience_terms")
-        assert access is not None
         terms = rec.terms(cur, room_id)
         return w.Terms(room_id=room_id, activation_org_id=activation_org(cur, access),
                        max_seed=terms.max_seed if terms else 100_000)
@@ -56,11 +55,10 @@ def set_terms(store: Store, actor: Actor, room_id: str, body: w.TermsSet) -> w.T
     """Owner only: choose the activation party (an org of the room) and the largest seed."""
     room_id = parse_uuid(room_id, "room")
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.terms.set", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.terms.set", room_id=room_id,
                                 resource_type="audience_terms",
                                 detail={"activation_org_id": body.activation_org_id,
                                         "max_seed": body.max_seed})
-        assert access is not None
         org = body.activation_org_id or access.room.owner_org_id
         if org not in rec.room_orgs(cur, room_id):
             raise InvalidInput(f"{org} is not an organisation of this room; the activation party "
@@ -209,11 +207,10 @@ def activate(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.A
     destination_id = parse_uuid(body.destination_id, "destination")
     activation_id = new_id()
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.activate", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.activate", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"destination_id": destination_id,
                                         "activation_id": activation_id})
-        assert access is not None
         cohort = rec.cohort(cur, room_id, cohort_id)
         if cohort is None:
             raise NotFound(f"no cohort {cohort_id} in this room (a cohort goes when a dataset it "

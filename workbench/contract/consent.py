@@ -24,7 +24,7 @@ from workbench.governance.model import Actor, Room, RoomAccess
 from workbench.ids import new_id, parse_uuid
 from workbench.privacy.budget import Budget, display, to_fraction
 from workbench.runs import budgets
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed, ensure_allowed_in_room
 from workbench.store import Store
 from workbench.wire import contract as w
 
@@ -191,10 +191,9 @@ def propose(store: Store, actor: Actor, room_id: str, body: w.ProposalCreate) ->
     if not changes:
         raise InvalidInput("propose at least one of k_min, dp_enabled, epsilon_budget, delta_budget")
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "contract.propose", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "contract.propose", room_id=room_id,
                                 resource_type="proposal", resource_org_id=body.org_id,
                                 detail={k: str(v) for k, v in changes.items()})
-        assert access is not None
         room = access.room
         if body.org_id is not None:
             kind, target = PARTY_BUDGET, body.org_id
@@ -271,10 +270,9 @@ def decide(store: Store, actor: Actor, room_id: str, proposal_id: str, approve: 
     proposal_id = parse_uuid(proposal_id, "proposal")
     verb = "approved" if approve else "declined"
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "contract.decide", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "contract.decide", room_id=room_id,
                                 resource_type="proposal", resource_id=proposal_id,
                                 detail={"decision": verb})
-        assert access is not None
         row = rec.proposal(cur, room_id, proposal_id)
         if row is None:
             raise NotFound(f"no proposal {proposal_id} in this room; list them with "
@@ -346,11 +344,10 @@ def set_floor(store: Store, actor: Actor, room_id: str, dataset_id: str, body: w
     room_id = parse_uuid(room_id, "room")
     dataset_id = parse_uuid(dataset_id, "dataset")
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "contract.floor.set", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "contract.floor.set", room_id=room_id,
                                 resource_type="dataset", resource_id=dataset_id,
                                 resource_org_id=actor.org_id,
                                 detail={"k_min": body.k_min})
-        assert access is not None
         rec.set_floor(cur, room_id, dataset_id, actor.org_id, body.k_min, actor.user_id)
         return _protections(cur, access.room)
 
@@ -387,9 +384,8 @@ def protections(store: Store, actor: Actor, room_id: str) -> w.Protections:
     """The strictest settings in force and the number of open proposals."""
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        access = ensure_allowed(cur, actor, "contract.protections.read", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "contract.protections.read", room_id=room_id,
                                 resource_type="room", resource_id=room_id)
-        assert access is not None
         return _protections(cur, access.room)
 
 

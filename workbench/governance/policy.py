@@ -198,3 +198,22 @@ def ensure_allowed(
             room_id=room_id,
         )
     raise decision.error(f"not allowed: {decision.reason}", action=action_name)
+
+
+def ensure_allowed_in_room(
+    cur: Any,
+    actor: Actor,
+    action_name: str,
+    *,
+    room_id: str,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    resource_org_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> RoomAccess:
+    """:func:`ensure_allowed` for a room action: the answer is the actor's access, never None."""
+    access = ensure_allowed(cur, actor, action_name, room_id=room_id, resource_type=resource_type,
+                            resource_id=resource_id, resource_org_id=resource_org_id, detail=detail)
+    if access is None:
+        raise RuntimeError(f"{action_name} is an org action; call ensure_allowed for it")
+    return access

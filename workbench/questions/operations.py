@@ -18,7 +18,7 @@ from workbench.errors import InvalidInput, NotFound, RuleViolation
 from workbench.governance._records import room_orgs
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
-from workbench.governance.policy import ensure_allowed, room_access
+from workbench.governance.policy import ensure_allowed, ensure_allowed_in_room, room_access
 from workbench.data.templates import template_of, write_template
 from workbench.ids import new_id, parse_uuid
 from workbench.questions import _records as records
@@ -143,9 +143,8 @@ def check_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionDr
     """Check a draft against the room's rules and report every violation; saves nothing."""
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        access = ensure_allowed(cur, actor, "question.check", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "question.check", room_id=room_id,
                                 resource_type="question")
-        assert access is not None  # a room action always has the room's access
         return _report(cur, room_id, spec_from_draft(draft, actor.org_id),
                        access.room.dp_enabled)
 
@@ -165,9 +164,8 @@ def create_question(store: Store, actor: Actor, room_id: str, draft: w.QuestionD
     """Author a question in the room; it must pass the rules the room already has."""
     room_id = parse_uuid(room_id, "room")
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "question.author", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "question.author", room_id=room_id,
                                 resource_type="question", detail={"name": draft.name})
-        assert access is not None  # a room action always has the room's access
         spec = spec_from_draft(draft, actor.org_id)
         _raise_if_violations(_report(cur, room_id, spec, access.room.dp_enabled))
         qid = _insert(cur, actor, room_id, spec)
@@ -199,10 +197,9 @@ def update_question(store: Store, actor: Actor, room_id: str, question_id: str,
     room_id, question_id = parse_uuid(room_id, "room"), parse_uuid(question_id, "question")
     changes = body.model_dump(exclude_unset=True)
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "question.update", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "question.update", room_id=room_id,
                                 resource_type="question", resource_id=question_id,
                                 detail={"fields": sorted(changes)})
-        assert access is not None
         rec, old = _load(cur, room_id, question_id)
         if not changes:
             raise InvalidInput("nothing to change: give at least one field")
@@ -368,9 +365,8 @@ def export_template(store: Store, actor: Actor, room_id: str) -> str:
     """
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        access = ensure_allowed(cur, actor, "template.export", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "template.export", room_id=room_id,
                                 resource_type="template", resource_id=room_id)
-        assert access is not None
         room = access.room
         owner = room.owner_org_id
 
