@@ -128,3 +128,29 @@ def test_a_user_list_saved_in_a_dp_room_is_held_to_exact_rules_once_dp_is_off(ad
     with pytest.raises(wb.errors.RuleViolation, match="exact_rooms"):
         room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0})
     assert room.owner.cohorts(room.id) == []
+
+
+def test_audience_releases_wait_for_an_active_room(dp_audience_room):
+    """Runs refuse a draft room (a party still mapping its data has not finished choosing its
+    protections); cohorts, lookalikes and match rates read the same data and must too."""
+    room = dp_audience_room
+    qid = add_user_list(room)
+    seed = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="1")
+    room.owner.set_template(room.id, [  # a new required dataset of the partner: a draft again
+        {"macro": "publisher", "party": "owner",
+         "fields": [{"macro": "email"}, {"macro": "region"}, {"macro": "age_band"}]},
+        {"macro": "advertiser", "party": room.partner_org,
+         "fields": [{"macro": "email"}, {"macro": "amount"}]},
+        {"macro": "visits", "party": room.partner_org, "fields": [{"macro": "email"}]},
+    ], runs="all", receives="owner")
+    left = room.partner.budget(room.id).epsilon_left
+    with pytest.raises(wb.errors.Conflict, match="draft"):
+        room.owner.create_cohort(room.id, "again", qid, {"min_amount": 0}, epsilon="1")
+    with pytest.raises(wb.errors.Conflict, match="draft"):
+        room.owner.refresh_cohort(room.id, seed.id, epsilon="1")
+    with pytest.raises(wb.errors.Conflict, match="draft"):
+        room.owner.train_lookalike(room.id, "look", seed.id, ["segment"], epsilon="1")
+    with pytest.raises(wb.errors.Conflict, match="draft"):
+        room.owner.match_rates(room.id)
+    assert room.partner.budget(room.id).epsilon_left == left
+    assert [c.name for c in room.owner.cohorts(room.id)] == ["buyers"]

@@ -21,12 +21,13 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from workbench.audiences import _records as rec
 from workbench.audiences.actions import activation_org
-from workbench.audiences.release import charge, epsilon_of, library_versions, release_counts
+from workbench.audiences.release import (charge, check_active, epsilon_of, library_versions,
+                                         release_counts)
 from workbench.contract.consent import strictest
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
-from workbench.governance.policy import ensure_allowed, ensure_allowed_in_room
+from workbench.governance.policy import ensure_allowed
 from workbench.ids import new_id, parse_uuid
 from workbench.questions.binding import DatasetBinding
 from workbench.questions.checks import check
@@ -130,6 +131,7 @@ def _prepare(cur: Any, access: RoomAccess, question_id: str, parameters: dict[st
     room = access.room
     if room.not_started():
         raise Conflict(f"the room starts on {room.start_date}; cohorts can be built from then")
+    check_active(cur, room)
     row, spec = load_question(cur, room.id, question_id)
     if not row[7]:
         raise Conflict("the question is not added to the room; the owner adds it first")
@@ -199,9 +201,10 @@ def create_cohort(store: Store, actor: Actor, room_id: str, body: w.CohortCreate
     name = body.name.strip()
     eps = epsilon_of(body.epsilon)
     with store.transaction() as cur:
-        access = ensure_allowed_in_room(cur, actor, "audience.cohort.create", room_id=room_id,
+        access = ensure_allowed(cur, actor, "audience.cohort.create", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"question_id": question_id, "name": name})
+        assert access is not None
         access = strictest(cur, access)  # a dataset's own k-min floor binds cohorts too
         if not name:
             raise InvalidInput("give the cohort a name")
@@ -221,8 +224,9 @@ def refresh_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str,
     charge_id = new_id()
     eps = epsilon_of(body.epsilon)
     with store.transaction() as cur:
-        access = ensure_allowed_in_room(cur, actor, "audience.cohort.refresh", room_id=room_id,
+        access = ensure_allowed(cur, actor, "audience.cohort.refresh", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id)
+        assert access is not None
         access = strictest(cur, access)  # a dataset's own k-min floor binds cohorts too
         found = _cohort(cur, room_id, cohort_id)
         if found.kind != "matched" or found.question_id is None:
@@ -266,8 +270,9 @@ def delete_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str) -> N
     the organisation that built it."""
     room_id, cohort_id = parse_uuid(room_id, "room"), parse_uuid(cohort_id, "cohort")
     with store.transaction() as cur:
-        access = ensure_allowed_in_room(cur, actor, "audience.cohort.delete", room_id=room_id,
+        access = ensure_allowed(cur, actor, "audience.cohort.delete", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id)
+        assert access is not None
         found = _cohort(cur, room_id, cohort_id)
         if not access.is_owner and rec.user_org(cur, found.created_by) != actor.org_id:
             raise PermissionDenied("only the room owner or the organisation that built a cohort "

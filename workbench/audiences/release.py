@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from workbench.data.templates import readiness
+from workbench.errors import Conflict
 from workbench.governance.model import Room
 from workbench.privacy import Aggregate, Budget, plan_release, release, to_fraction
 from workbench.runs import budgets
@@ -52,6 +54,16 @@ def charge(cur: Any, room: Room, parties: list[str], dataset_ids: list[str], cha
     amount = Budget(epsilon=epsilon, delta=Fraction(0))
     budgets.charge(cur, room, sorted(set(parties)), budgets.sources_of(cur, room.id, dataset_ids),
                    charge_id, amount, user_id)
+
+
+def check_active(cur: Any, room: Room) -> None:
+    """Audience releases, like runs, need an active room: a party still mapping its data has not
+    finished choosing its protections (rules, k-min floors, activation consent)."""
+    ready = readiness(cur, room.id)
+    if not ready.ready:
+        raise Conflict("the room is still a draft: cohorts, lookalikes and match rates start once "
+                       "every party has mapped its datasets; still missing: "
+                       + "; ".join(ready.missing), missing=list(ready.missing))
 
 
 def release_counts(room: Room, exact: list[int], epsilon: Fraction, *, per_person: int) -> Counts:
