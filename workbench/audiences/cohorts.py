@@ -27,7 +27,7 @@ from workbench.contract.consent import strictest
 from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed, ensure_allowed_in_room
 from workbench.ids import new_id, parse_uuid
 from workbench.questions.binding import DatasetBinding
 from workbench.questions.checks import check
@@ -201,10 +201,9 @@ def create_cohort(store: Store, actor: Actor, room_id: str, body: w.CohortCreate
     name = body.name.strip()
     eps = epsilon_of(body.epsilon)
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.cohort.create", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.cohort.create", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"question_id": question_id, "name": name})
-        assert access is not None
         access = strictest(cur, access)  # a dataset's own k-min floor binds cohorts too
         if not name:
             raise InvalidInput("give the cohort a name")
@@ -224,9 +223,8 @@ def refresh_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str,
     charge_id = new_id()
     eps = epsilon_of(body.epsilon)
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.cohort.refresh", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.cohort.refresh", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id)
-        assert access is not None
         access = strictest(cur, access)  # a dataset's own k-min floor binds cohorts too
         found = _cohort(cur, room_id, cohort_id)
         if found.kind != "matched" or found.question_id is None:
@@ -270,9 +268,8 @@ def delete_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str) -> N
     the organisation that built it."""
     room_id, cohort_id = parse_uuid(room_id, "room"), parse_uuid(cohort_id, "cohort")
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.cohort.delete", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.cohort.delete", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id)
-        assert access is not None
         found = _cohort(cur, room_id, cohort_id)
         if not access.is_owner and rec.user_org(cur, found.created_by) != actor.org_id:
             raise PermissionDenied("only the room owner or the organisation that built a cohort "

@@ -28,7 +28,7 @@ from workbench.contract.consent import strictest
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed_in_room
 from workbench.ids import new_id, parse_uuid
 from workbench.store import Store
 from workbench.wire import audiences as w
@@ -165,10 +165,9 @@ def train_lookalike(store: Store, actor: Actor, room_id: str, body: w.LookalikeC
     name = body.name.strip()
     random_seed = body.random_seed if body.random_seed is not None else secrets.randbelow(2**32)
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.lookalike.train", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.lookalike.train", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"seed_cohort_id": seed_id, "features": body.features})
-        assert access is not None
         check_active(cur, access.room)
         seed = rec.cohort(cur, room_id, seed_id)
         if seed is None:
@@ -241,10 +240,9 @@ def pick_size(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.
     if (body.top_n is None) == (body.percent is None):
         raise InvalidInput("give either top_n or percent (of the activation party's users)")
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.lookalike.size", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.lookalike.size", room_id=room_id,
                                 resource_type="cohort", resource_id=cohort_id,
                                 detail={"top_n": body.top_n, "percent": body.percent})
-        assert access is not None
         access = strictest(cur, access)  # a dataset's own k-min floor binds the size too
         found = rec.cohort(cur, room_id, cohort_id)
         if found is None or found.kind != "modeled":

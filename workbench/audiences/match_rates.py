@@ -17,7 +17,7 @@ from workbench.audiences.release import charge, check_active, epsilon_of, releas
 from workbench.data.identity import KIND_LABELS, IdentityKind
 from workbench.errors import InvalidInput
 from workbench.governance.model import Actor
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed_in_room
 from workbench.ids import new_id, parse_uuid
 from workbench.store import Store
 from workbench.wire import audiences as w
@@ -71,9 +71,8 @@ def match_rates(store: Store, actor: Actor, room_id: str, body: w.MatchRatesRequ
     eps = epsilon_of(body.epsilon)
     charge_id = new_id()
     with store.transaction() as cur:
-        access = ensure_allowed(cur, actor, "audience.match_rates", room_id=room_id,
+        access = ensure_allowed_in_room(cur, actor, "audience.match_rates", room_id=room_id,
                                 resource_type="match_rates", resource_id=charge_id)
-        assert access is not None
         if not access.room.dp_enabled:  # exact counts would tell one identity's membership
             raise InvalidInput("match rates are released only with differential privacy: in "
                                "this exact room a matched count would tell whether one "
