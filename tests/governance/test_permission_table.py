@@ -2,8 +2,7 @@
 
 Each permission x (owner org, partner org) x (role holding it, role not holding it) x
 (room active, room expired). A probe performs the permission's representative operation on a
-room with real datasets, a question and a run; schedules and flows, whose operations are not
-built yet, ask the policy function their operations will call.
+room with real datasets, a question, a run and a flow.
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ class Setup:
     room: Room
     question_id: str
     run_id: str
+    flow_id: str
     #: (org side, permission, holds) -> client
     clients: dict[tuple[str, P, bool], wb.Client]
 
@@ -47,7 +47,8 @@ class Setup:
 
 
 def _via_policy(action: str) -> Callable[[wb.Client, Setup, str], None]:
-    """Schedules and flows have no operations yet: ask the same policy function they will use."""
+    """Ask the policy function an operation calls (for actions whose real operation would end the
+    setup, such as leaving the room)."""
 
     def probe(client: wb.Client, s: Setup, side: str) -> None:
         answer = client.check(s.room_id, action)
@@ -74,12 +75,24 @@ PROBES: dict[P, Callable[[wb.Client, Setup, str], object]] = {
     P.ADD_DELETE_QUESTIONS: lambda c, s, side: c.set_terms(s.room_id, s.question_id, runners=s.both, receivers=s.both),
     P.INTELLIGENCE_VIEWER: lambda c, s, side: c.dashboards(s.room_id),
     P.INTELLIGENCE_CREATOR: lambda c, s, side: c.create_dashboard(s.room_id, _name()),
-    P.SCHEDULES: _via_policy("schedule.manage"),
-    P.FLOW_BUILDER: _via_policy("flow.build"),
-    P.FLOW_RUNS: _via_policy("flow.run"),
-    P.VIEW_FLOWS: _via_policy("flow.read"),
+    P.SCHEDULES: lambda c, s, side: c.create_schedule(
+        s.room_id, _name(), "0 6 * * 1", question_id=s.question_id, parameters={"min_amount": 0},
+        epsilon="0.01", ends_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=30)),
+    P.FLOW_BUILDER: lambda c, s, side: c.create_flow(s.room_id, _name(), flow_steps(s)),
+    # the flow's step runs as the caller (who may lack the Runs permission: the step then fails,
+    # recorded); the flow run itself is what Flow Runs allows
+    P.FLOW_RUNS: lambda c, s, side: c.run_flow(s.room_id, s.flow_id),
+    P.VIEW_FLOWS: lambda c, s, side: c.flows(s.room_id),
 }
 ALL_PARTNER = sorted(p.value for p in P if p not in OWNER_ONLY)
+#: a schedule fires as an ordinary run of its owner, so scheduling needs the Runs permission too
+PREREQUISITES: dict[P, tuple[str, ...]] = {P.SCHEDULES: (P.RUNS.value,)}
+
+
+def flow_steps(s: Setup) -> list[dict[str, object]]:
+    return [{"name": "reach", "question_id": s.question_id, "parameters": {"min_amount": 0},
+             "epsilon": "0.01"}]
+
 Q1_PARAMS = [{"name": "min_amount", "type": "number", "default": 0}]
 RULES = {
     "owner": [{"name": "email", "join": True, "aggregations": ["COUNT_DISTINCT"]},
@@ -110,12 +123,14 @@ def _setup(service, expired: bool) -> Setup:
     owner.set_question_permission_defaults(room.id, [
         {"permission": p, "partner_org_id": "*", "allowed": True} for p in ("view_code", "run", "view_output")])
     run_id = owner.run(room.id, question_id, {"min_amount": 0}, epsilon="0.01").id
-    s = Setup(room, question_id, run_id, {})
+    s = Setup(room, question_id, run_id, "", {})
+    s.flow_id = owner.create_flow(room.id, "probe flow", flow_steps(s)).id
     for side, admin in (("owner", owner), ("partner", partner)):
         available = set(admin.room(room.id).available_permissions)
         for perm in P:
             for holds in (True, False):
-                granted = [perm.value] if holds else sorted(available - {perm.value})
+                granted = ([perm.value, *PREREQUISITES.get(perm, ())] if holds
+                           else sorted(available - {perm.value}))
                 granted = [g for g in granted if g in available]
                 role = admin.create_role(room.id, f"{perm.value}-{holds}", granted)
                 # Question Builder also needs the org entitlement: every probe user holds it, so the

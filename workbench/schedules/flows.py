@@ -10,6 +10,7 @@ timing, charge and output id are recorded; a failed step skips every step that d
 
 from __future__ import annotations
 
+import datetime as dt
 import graphlib
 import logging
 from typing import Any
@@ -175,16 +176,23 @@ def get_flow(store: Store, actor: Actor, room_id: str, flow_id: str) -> w.Flow:
         return flow_out(_load(cur, room_id, flow_id))
 
 
+def _minute(at: dt.datetime | None) -> dt.datetime | None:
+    """A step's time to the minute: finer times would show how long the engine read the data
+    (a side channel, issue 10.5); the service log keeps them."""
+    return None if at is None else at.replace(second=0, microsecond=0)
+
+
 def flow_run_out(cur: Any, rec: records.FlowRunRecord) -> w.FlowRun:
-    steps = [w.FlowStepRun(step=s.step, kind=s.kind, status=s.status, started_at=s.started_at,
-                           finished_at=s.finished_at, run_id=s.run_id, cohort_id=s.cohort_id,
+    steps = [w.FlowStepRun(step=s.step, kind=s.kind, status=s.status,
+                           started_at=_minute(s.started_at), finished_at=_minute(s.finished_at),
+                           run_id=s.run_id, cohort_id=s.cohort_id,
                            epsilon=s.epsilon, delta=s.delta, error=s.error)
              for s in records.step_runs(cur, rec.id)]
     return w.FlowRun(id=rec.id, flow_id=rec.flow_id, room_id=rec.room_id,
                      flow_version=rec.flow_version, trigger=rec.trigger,
                      schedule_id=rec.schedule_id, user_id=rec.user_id, org_id=rec.org_id,
-                     status=rec.status, started_at=rec.started_at, finished_at=rec.finished_at,
-                     steps=steps)
+                     status=rec.status, started_at=rec.started_at,
+                     finished_at=_minute(rec.finished_at), steps=steps)
 
 
 def question_records_macros(found: question_records.QuestionRecord) -> set[str]:
@@ -298,7 +306,8 @@ def start_flow_run(store: Store, actor: Actor, room_id: str, flow_id: str,
         _room_access(cur, actor, "flow.run", room_id, resource_type="flow", resource_id=flow_id)
         _load(cur, room_id, flow_id)
     flow_run_id = execute_flow(store, actor, room_id, flow_id, clock=clock, engine=engine)
-    return get_flow_run(store, actor, room_id, flow_run_id)
+    with store.reader() as cur:  # the starter sees the run it started, even without View Flows
+        return flow_run_out(cur, _load_run(cur, room_id, flow_run_id))
 
 
 def scheduled_flow_run(store: Store, actor: Actor, room_id: str, flow_id: str,
@@ -321,7 +330,11 @@ def get_flow_run(store: Store, actor: Actor, room_id: str, flow_run_id: str) -> 
     with store.reader() as cur:
         _room_access(cur, actor, "flow.read", room_id, resource_type="flow_run",
                      resource_id=flow_run_id)
-        rec = records.get_flow_run(cur, room_id, flow_run_id)
-        if rec is None:
-            raise NotFound(f"no flow run {flow_run_id} in this room")
-        return flow_run_out(cur, rec)
+        return flow_run_out(cur, _load_run(cur, room_id, flow_run_id))
+
+
+def _load_run(cur: Any, room_id: str, flow_run_id: str) -> records.FlowRunRecord:
+    rec = records.get_flow_run(cur, room_id, flow_run_id)
+    if rec is None:
+        raise NotFound(f"no flow run {flow_run_id} in this room")
+    return rec
