@@ -175,3 +175,20 @@ def test_a_cohort_name_cannot_plant_a_formula_in_a_csv_export(dp_audience_room, 
     rows = list(csv.DictReader(data.read_text().splitlines()))
     assert rows and all(r["cohort"] == "'" + name for r in rows)
     assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r.values())
+
+
+def test_a_partner_cannot_resize_the_owners_lookalike(dp_audience_room):
+    """pick_size decides who is activated: a partner resizing the owner's lookalike to the
+    whole user base just before the owner activates it (or probing the exact number of the
+    owner's users through the size errors) is refused; the owner's pick stays."""
+    room = dp_audience_room
+    qid = add_user_list(room)
+    seed = room.owner.create_cohort(room.id, "buyers", qid, {"min_amount": 0}, epsilon="1")
+    look = room.owner.train_lookalike(room.id, "look", seed.id, ["segment", "visits"],
+                                      epsilon="0.5")
+    picked = room.owner.pick_lookalike_size(room.id, look.id, top_n=120)
+    for size in ({"top_n": 600}, {"top_n": 10**9}, {"percent": 100.0}):
+        with pytest.raises(wb.errors.PermissionDenied):
+            room.partner.pick_lookalike_size(room.id, look.id, **size)
+    after = room.owner.cohort(room.id, look.id)
+    assert after.size == 120 and after.version == picked.version

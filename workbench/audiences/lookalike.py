@@ -25,7 +25,7 @@ from workbench.audiences.cohorts import cohort_out, parties_of
 from workbench.audiences.release import (charge, check_active, epsilon_of, library_versions,
                                          release_counts)
 from workbench.contract.consent import strictest
-from workbench.errors import Conflict, InvalidInput, NotFound
+from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
 from workbench.governance.policy import ensure_allowed_in_room
@@ -247,6 +247,9 @@ def pick_size(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.
         found = rec.cohort(cur, room_id, cohort_id)
         if found is None or found.kind != "modeled":
             raise NotFound(f"no modeled cohort {cohort_id} in this room")
+        if not access.is_owner and rec.user_org(cur, found.created_by) != actor.org_id:
+            raise PermissionDenied("only the room owner or the organisation that trained a "
+                                   "lookalike picks its size (it decides who is activated)")
         meta = json.loads(found.metadata)
         population = int(meta["population"])
         top_n = body.top_n if body.top_n is not None else \
