@@ -191,6 +191,8 @@ class QuestionRunner(Console):
         self.schedules = SchedulesPanel(client)
         self.more = W.Accordion(children=[self.schedules], selected_index=None,
                                 titles=("Schedules, flows and the budget calendar",))
+        self.more.observe(lambda change: self.schedules.activate() if change["new"] == 0 else None,
+                          names="selected_index")
         super().__init__([
             W.HTML("<h2 style='margin:4px 0'>Question runner</h2>"), self.room, self.pick, self.about,
             self.allowed, self.form, self.status, self.result_box, self.more,

@@ -61,6 +61,9 @@ class SchedulesPanel(W.VBox):
         self._parameters: Callable[[], dict[str, Any]] = dict
         self._epsilon: Callable[[], str] = lambda: "1"
         self.status = Status()
+        # its own class: inside the runner, the runner's status stays the last ".wb-status"
+        self.status.remove_class("wb-status")
+        self.status.add_class("wb-schedules-status")
         self.schedules: list[ws.Schedule] = []
         self.flows: list[ws.Flow] = []
         self.calendar: ws.Calendar | None = None
@@ -86,6 +89,8 @@ class SchedulesPanel(W.VBox):
         self.chart = W.Output()
         self.calendar_note = W.HTML()
         self._armed_delete: str | None = None
+        #: fetch from the service only once shown (the runner keeps the panel folded at first)
+        self.active = room_id is not None
 
         self.create.on_click(lambda _: self.do_create())
         self.pause.on_click(lambda _: self._act(self.client.pause_schedule, "paused"))
@@ -115,8 +120,14 @@ class SchedulesPanel(W.VBox):
         self._parameters = parameters or dict
         self._epsilon = epsilon or (lambda: "1")
         self.create.disabled = question_id is None
-        if changed:
+        if changed and self.active:
             self.status.clear()
+            self.refresh()
+
+    def activate(self) -> None:
+        """The panel is shown: load it now, and follow the context from here on."""
+        if not self.active:
+            self.active = True
             self.refresh()
 
     def refresh(self) -> None:
