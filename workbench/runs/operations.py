@@ -409,7 +409,9 @@ def _run_out(run: rec.RunRecord) -> w.Run:
         delta=display(Fraction(run.delta), up=True), k_min=run.k_min, status=run.status,
         error=run.error, metadata=json.loads(run.metadata) if run.metadata else {},
         created_at=str(run.created_at),
-        finished_at=str(run.finished_at) if run.finished_at else None,
+        # to the minute: a finer finish time would time the engine's read (issue 10.5)
+        finished_at=str(run.finished_at.replace(second=0, microsecond=0))
+        if run.finished_at else None,
         parties=list(run.parties or []), fingerprint=run.fingerprint,
     )
 
