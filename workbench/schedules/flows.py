@@ -21,6 +21,7 @@ from workbench.engine import Engine
 from workbench.errors import InvalidInput, NotFound, WorkbenchError
 from workbench.governance.audit import record
 from workbench.governance.model import Actor
+from workbench.governance.policy import ensure_allowed_in_room
 from workbench.ids import new_id, parse_uuid
 from workbench.questions import _records as question_records
 from workbench.questions.operations import room_bindings
@@ -28,7 +29,6 @@ from workbench.questions.spec import Question
 from workbench.runs.operations import CohortRestrictedRun, run_question
 from workbench.schedules import _records as records
 from workbench.schedules.clock import Clock, SystemClock
-from workbench.schedules.operations import _room_access
 from workbench.store import Store
 from workbench.wire import audiences as wa
 from workbench.wire import questions as wq
@@ -123,7 +123,7 @@ def create_flow(store: Store, actor: Actor, room_id: str, body: w.FlowCreate) ->
     room_id = parse_uuid(room_id, "room")
     flow_id = new_id()
     with store.transaction() as cur:
-        _room_access(cur, actor, "flow.build", room_id, resource_type="flow",
+        ensure_allowed_in_room(cur, actor, "flow.build", room_id=room_id, resource_type="flow",
                      detail={"flow_id": flow_id, "name": body.name})
         if records.flow_name_taken(cur, room_id, body.name):
             raise InvalidInput(f"the room already has a flow named {body.name!r}")
@@ -138,7 +138,8 @@ def update_flow(store: Store, actor: Actor, room_id: str, flow_id: str, body: w.
     """Edit a flow; every edit is a new version (runs keep the version they ran)."""
     room_id, flow_id = parse_uuid(room_id, "room"), parse_uuid(flow_id, "flow")
     with store.transaction() as cur:
-        _room_access(cur, actor, "flow.build", room_id, resource_type="flow", resource_id=flow_id)
+        ensure_allowed_in_room(cur, actor, "flow.build", room_id=room_id,
+                               resource_type="flow", resource_id=flow_id)
         old = _load(cur, room_id, flow_id)
         name = body.name if body.name is not None else old.name
         if records.flow_name_taken(cur, room_id, name, other_than=flow_id):
@@ -155,7 +156,8 @@ def delete_flow(store: Store, actor: Actor, room_id: str, flow_id: str) -> None:
     """Delete a flow, its run history and the schedules that run it."""
     room_id, flow_id = parse_uuid(room_id, "room"), parse_uuid(flow_id, "flow")
     with store.transaction() as cur:
-        _room_access(cur, actor, "flow.build", room_id, resource_type="flow", resource_id=flow_id)
+        ensure_allowed_in_room(cur, actor, "flow.build", room_id=room_id,
+                               resource_type="flow", resource_id=flow_id)
         _load(cur, room_id, flow_id)
         for schedule in records.schedules_of_flow(cur, flow_id):
             records.delete_schedule(cur, schedule.id)
@@ -165,14 +167,15 @@ def delete_flow(store: Store, actor: Actor, room_id: str, flow_id: str) -> None:
 def list_flows(store: Store, actor: Actor, room_id: str) -> list[w.Flow]:
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        _room_access(cur, actor, "flow.read", room_id, resource_type="flow")
+        ensure_allowed_in_room(cur, actor, "flow.read", room_id=room_id, resource_type="flow")
         return [flow_out(r) for r in records.list_flows(cur, room_id)]
 
 
 def get_flow(store: Store, actor: Actor, room_id: str, flow_id: str) -> w.Flow:
     room_id, flow_id = parse_uuid(room_id, "room"), parse_uuid(flow_id, "flow")
     with store.reader() as cur:
-        _room_access(cur, actor, "flow.read", room_id, resource_type="flow", resource_id=flow_id)
+        ensure_allowed_in_room(cur, actor, "flow.read", room_id=room_id,
+                               resource_type="flow", resource_id=flow_id)
         return flow_out(_load(cur, room_id, flow_id))
 
 
@@ -303,7 +306,8 @@ def start_flow_run(store: Store, actor: Actor, room_id: str, flow_id: str,
     """Run a flow by hand (Flow Runs permission); returns when every step has finished."""
     room_id, flow_id = parse_uuid(room_id, "room"), parse_uuid(flow_id, "flow")
     with store.reader() as cur:
-        _room_access(cur, actor, "flow.run", room_id, resource_type="flow", resource_id=flow_id)
+        ensure_allowed_in_room(cur, actor, "flow.run", room_id=room_id,
+                               resource_type="flow", resource_id=flow_id)
         _load(cur, room_id, flow_id)
     flow_run_id = execute_flow(store, actor, room_id, flow_id, clock=clock, engine=engine)
     with store.reader() as cur:  # the starter sees the run it started, even without View Flows
@@ -320,7 +324,8 @@ def scheduled_flow_run(store: Store, actor: Actor, room_id: str, flow_id: str,
 def list_flow_runs(store: Store, actor: Actor, room_id: str, flow_id: str) -> list[w.FlowRun]:
     room_id, flow_id = parse_uuid(room_id, "room"), parse_uuid(flow_id, "flow")
     with store.reader() as cur:
-        _room_access(cur, actor, "flow.read", room_id, resource_type="flow", resource_id=flow_id)
+        ensure_allowed_in_room(cur, actor, "flow.read", room_id=room_id,
+                               resource_type="flow", resource_id=flow_id)
         _load(cur, room_id, flow_id)
         return [flow_run_out(cur, r) for r in records.list_flow_runs(cur, flow_id)]
 
@@ -328,7 +333,7 @@ def list_flow_runs(store: Store, actor: Actor, room_id: str, flow_id: str) -> li
 def get_flow_run(store: Store, actor: Actor, room_id: str, flow_run_id: str) -> w.FlowRun:
     room_id, flow_run_id = parse_uuid(room_id, "room"), parse_uuid(flow_run_id, "flow run")
     with store.reader() as cur:
-        _room_access(cur, actor, "flow.read", room_id, resource_type="flow_run",
+        ensure_allowed_in_room(cur, actor, "flow.read", room_id=room_id, resource_type="flow_run",
                      resource_id=flow_run_id)
         return flow_run_out(cur, _load_run(cur, room_id, flow_run_id))
 

@@ -17,7 +17,7 @@ from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from workbench.governance import _records as governance_records
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, Room, RoomAccess
-from workbench.governance.policy import ensure_allowed
+from workbench.governance.policy import ensure_allowed_in_room
 from workbench.ids import new_id, parse_uuid
 from workbench.privacy import Budget, display
 from workbench.runs import budgets
@@ -37,16 +37,6 @@ def room_end(room: Room) -> dt.datetime | None:
     if room.end_date is None:
         return None
     return dt.datetime.combine(room.end_date, dt.time.max, tzinfo=dt.UTC)
-
-
-def _room_access(cur: Any, actor: Actor, action: str, room_id: str, *,
-                 resource_type: str | None = None, resource_id: str | None = None,
-                 detail: dict[str, Any] | None = None) -> RoomAccess:
-    access = ensure_allowed(cur, actor, action, room_id=room_id, resource_type=resource_type,
-                            resource_id=resource_id, detail=detail)
-    if access is None:  # room actions always decide with a room
-        raise NotFound(f"no room {room_id}")
-    return access
 
 
 def _cost(store: Store, actor: Actor, room_id: str, question_id: str,
@@ -189,14 +179,15 @@ def create_schedule(store: Store, actor: Actor, room_id: str, body: w.ScheduleCr
     kind, target_id = _target(body)
     action = "schedule.create" if kind == "question" else "flow.run"
     with store.reader() as cur:
-        _room_access(cur, actor, action, room_id, resource_type=kind, resource_id=target_id)
+        ensure_allowed_in_room(cur, actor, action, room_id=room_id,
+                               resource_type=kind, resource_id=target_id)
     cron.check(body.cron, body.timezone)
     cost = _target_cost(store, actor, room_id, kind, target_id, body.parameters, body.epsilon,
                         body.delta)
     now = clock.now()
     schedule_id = new_id()
     with store.transaction() as cur:
-        access = _room_access(cur, actor, action, room_id, resource_type=kind,
+        access = ensure_allowed_in_room(cur, actor, action, room_id=room_id, resource_type=kind,
                               resource_id=target_id, detail={"schedule_id": schedule_id})
         if kind == "flow" and records.get_flow(cur, room_id, target_id) is None:
             raise NotFound(f"no flow {target_id} in this room")
@@ -235,7 +226,8 @@ def update_schedule(store: Store, actor: Actor, room_id: str, schedule_id: str,
     """Edit a schedule; its next fire and the budget calendar are worked out again."""
     room_id, schedule_id = parse_uuid(room_id, "room"), parse_uuid(schedule_id, "schedule")
     with store.reader() as cur:
-        _room_access(cur, actor, "schedule.manage", room_id, resource_type="schedule",
+        ensure_allowed_in_room(cur, actor, "schedule.manage", room_id=room_id,
+                               resource_type="schedule",
                      resource_id=schedule_id)
         old = _load(cur, room_id, schedule_id)
     expression = body.cron if body.cron is not None else old.cron
@@ -248,7 +240,8 @@ def update_schedule(store: Store, actor: Actor, room_id: str, schedule_id: str,
                         epsilon, delta)
     now = clock.now()
     with store.transaction() as cur:
-        access = _room_access(cur, actor, "schedule.manage", room_id, resource_type="schedule",
+        access = ensure_allowed_in_room(cur, actor, "schedule.manage", room_id=room_id,
+                                        resource_type="schedule",
                               resource_id=schedule_id)
         old = _load(cur, room_id, schedule_id)
         starts, ends = _window(access.room, now, body.starts_at or old.starts_at,
@@ -276,7 +269,8 @@ def pause_schedule(store: Store, actor: Actor, room_id: str, schedule_id: str) -
     """Stop firing until resumed."""
     room_id, schedule_id = parse_uuid(room_id, "room"), parse_uuid(schedule_id, "schedule")
     with store.transaction() as cur:
-        _room_access(cur, actor, "schedule.manage", room_id, resource_type="schedule",
+        ensure_allowed_in_room(cur, actor, "schedule.manage", room_id=room_id,
+                               resource_type="schedule",
                      resource_id=schedule_id)
         rec = _load(cur, room_id, schedule_id)
         if rec.status != "active":
@@ -295,7 +289,8 @@ def resume_schedule(store: Store, actor: Actor, room_id: str, schedule_id: str,
     room_id, schedule_id = parse_uuid(room_id, "room"), parse_uuid(schedule_id, "schedule")
     now = clock.now()
     with store.transaction() as cur:
-        access = _room_access(cur, actor, "schedule.manage", room_id, resource_type="schedule",
+        access = ensure_allowed_in_room(cur, actor, "schedule.manage", room_id=room_id,
+                                        resource_type="schedule",
                               resource_id=schedule_id)
         rec = _load(cur, room_id, schedule_id)
         if rec.status != "paused":
@@ -317,7 +312,8 @@ def delete_schedule(store: Store, actor: Actor, room_id: str, schedule_id: str) 
     """Remove a schedule and its fire history (runs it made stay, with their charges)."""
     room_id, schedule_id = parse_uuid(room_id, "room"), parse_uuid(schedule_id, "schedule")
     with store.transaction() as cur:
-        _room_access(cur, actor, "schedule.manage", room_id, resource_type="schedule",
+        ensure_allowed_in_room(cur, actor, "schedule.manage", room_id=room_id,
+                               resource_type="schedule",
                      resource_id=schedule_id)
         _load(cur, room_id, schedule_id)
         records.delete_schedule(cur, schedule_id)
@@ -327,14 +323,16 @@ def list_schedules(store: Store, actor: Actor, room_id: str) -> list[w.Schedule]
     """Every schedule of the room: each party sees what will spend its budget."""
     room_id = parse_uuid(room_id, "room")
     with store.reader() as cur:
-        _room_access(cur, actor, "schedule.read", room_id, resource_type="schedule")
+        ensure_allowed_in_room(cur, actor, "schedule.read", room_id=room_id,
+                               resource_type="schedule")
         return [schedule_out(r) for r in records.list_schedules(cur, room_id)]
 
 
 def get_schedule(store: Store, actor: Actor, room_id: str, schedule_id: str) -> w.Schedule:
     room_id, schedule_id = parse_uuid(room_id, "room"), parse_uuid(schedule_id, "schedule")
     with store.reader() as cur:
-        _room_access(cur, actor, "schedule.read", room_id, resource_type="schedule",
+        ensure_allowed_in_room(cur, actor, "schedule.read", room_id=room_id,
+                               resource_type="schedule",
                      resource_id=schedule_id)
         return schedule_out(_load(cur, room_id, schedule_id))
 
@@ -344,7 +342,8 @@ def list_fires(store: Store, actor: Actor, room_id: str, schedule_id: str
     """The schedule's history, newest first: what ran, what was refused and why."""
     room_id, schedule_id = parse_uuid(room_id, "room"), parse_uuid(schedule_id, "schedule")
     with store.reader() as cur:
-        _room_access(cur, actor, "schedule.read", room_id, resource_type="schedule",
+        ensure_allowed_in_room(cur, actor, "schedule.read", room_id=room_id,
+                               resource_type="schedule",
                      resource_id=schedule_id)
         _load(cur, room_id, schedule_id)
         return [w.ScheduleFire(id=f.id, schedule_id=f.schedule_id, due_at=f.due_at,
@@ -359,7 +358,8 @@ def budget_calendar(store: Store, actor: Actor, room_id: str, clock: Clock) -> w
     room_id = parse_uuid(room_id, "room")
     now = clock.now()
     with store.reader() as cur:
-        access = _room_access(cur, actor, "schedule.read", room_id, resource_type="calendar")
+        access = ensure_allowed_in_room(cur, actor, "schedule.read", room_id=room_id,
+                                        resource_type="calendar")
         room = access.room
         plans = _active_plans(cur, room)
         projection = calendar.project(plans, party_states(cur, room))
