@@ -216,6 +216,12 @@ def dataset_sources(cur: Any, room_id: str, dataset_ids: Iterable[str]) -> list[
         " WHERE p.room_id = ? AND list_contains(?, p.id) ORDER BY p.id", [room_id, ids])
 
 
+def room_dataset_ids(cur: Any, room_id: str) -> list[str]:
+    """Every dataset provisioned in a room, by id."""
+    return [str(r[0]) for r in cur.execute(
+        "SELECT id FROM provisioned_datasets WHERE room_id = ? ORDER BY id", [room_id]).fetchall()]
+
+
 def rule_version(cur: Any, dataset_id: str) -> int:
     """The version of a dataset's analysis rules in force (0: the defaults)."""
     return int(scalar(cur, "SELECT coalesce(max(version), 0) FROM analysis_rules WHERE dataset_id = ?",

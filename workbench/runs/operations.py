@@ -37,7 +37,7 @@ from workbench.questions.operations import room_bindings, stored_question
 from workbench.questions.spec import Question
 from workbench.questions.terms import effective_receivers
 from workbench.runs import _records as rec
-from workbench.runs import budgets, limits, manifest
+from workbench.runs import budgets, exact, limits, manifest
 from workbench.runs.release import DPPlan, plan_dp, release_table
 from workbench.store import Store
 from workbench.wire import questions as w
@@ -120,6 +120,8 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
         derived_from = set(body.derived_from)
     compiled = compile_question(spec, bindings, body.parameters,
                                 mode="dp" if room.dp_enabled else "exact")
+    if not room.dp_enabled:  # only crowds of k people who share a whole profile (issue 10.4)
+        compiled = exact.restrict(compiled, exact.room_profiles(cur, room.id), room.k_min)
     receivers = effective_receivers(cur, room, stored.id, actor.org_id)
     epsilon = to_fraction(body.epsilon, name="epsilon")
     if body.delta is None:
@@ -165,8 +167,7 @@ def _columns(p: Prepared) -> tuple[list[w.ColumnPlan], list[str]]:
     if p.dp is None:
         return ([w.ColumnPlan(name=a.name, kind=a.kind, noise_scale=None, ci95=None,
                               sensitivity=None, epsilon=None) for a in p.compiled.aggregates],
-                ["differential privacy is OFF in this room: exact aggregates, no budget spent, "
-                 "rows under k-min suppressed"])
+                [exact.NOTE + "; no budget is spent"])
     columns = []
     for agg in p.dp.plan.aggregates:
         hidden = p.dp.crowd_hidden and agg.name == p.dp.crowd

@@ -14,6 +14,7 @@ from workbench.engine import ExactResult
 from workbench.privacy import (Aggregate, ReleasePlan, aggregate_kind, plan_release, release,
                                release_keys, suppress)
 from workbench.questions.compile import Compiled
+from workbench.runs.exact import NOTE as EXACT_NOTE
 
 CROWD = "crowd_size"
 
@@ -87,8 +88,7 @@ def release_table(compiled: Compiled, exact: ExactResult, dp: DPPlan | None, k_m
         values = {name: list(v) for name, v in exact.vectors.items()}
         released = _exact_outputs(compiled, values)
         crowd = [float(u) for u in exact.units]
-        notes.append("differential privacy is OFF in this room: exact aggregates, protected "
-                     "only by the crowd-size rule")
+        notes.append(EXACT_NOTE)
     else:
         if compiled.key_values is None:
             counts = {tuple(exact.keys[i]): int(exact.units[i]) for i in index}

@@ -2,21 +2,26 @@
 differenced to isolate a person.
 
 Without noise, the crowd-size rule alone does not stop two allowed results from differing by one
-person (a filter and its complement, an IN list minus one value, a range moved by one). So an
-exact room approves one flat SELECT over datasets joined on the identity (INNER), grouped by plain
-columns, whose WHERE only picks released groups: each term is ``column = value`` or
-``column IN (values)`` on a GROUP BY column with a public value list, with literal values from that
-list or ``one_of`` parameters whose choices all come from it. A filter on group keys never changes
-the value of a released row, so complementary filters give the same numbers. Nothing else: no
-negation, no OR, no ranges, no tests on metric columns, no text, number or date parameters, no
-WITH clauses or derived tables, no expressions as keys. Every released row must still pass k-min.
+person (a filter and its complement, an IN list minus one value, a range moved by one, a total
+minus its parts). An exact run reads only people whose whole public profile at least k people
+share (workbench.runs.exact); this check makes every released row a union of profile cells, so
+every released value is a sum over such crowds. An exact room approves one flat SELECT over
+datasets joined on the identity (INNER), grouped by plain columns with a public value list, whose
+WHERE only picks released groups: each term is ``column = value`` or ``column IN (values)`` on a
+GROUP BY column, with literal values from its public list or ``one_of`` parameters whose choices
+all come from it. Aggregates are COUNT(*), COUNT(col), COUNT(DISTINCT identity), SUM and AVG of
+plain columns; a column with an input k-min may only be a group key. Nothing else: no negation,
+no OR, no ranges, no tests on metric columns, no text, number or date parameters, no WITH
+clauses or derived tables, no expressions as keys.
 """
-
 from __future__ import annotations
 
 from sqlglot import exp
 
+from workbench.data.rules import ColumnRule
 from workbench.questions.checks._base import CheckInput, Violation, group_keys, outer_select
+from workbench.questions.checks.allowed_outputs import aggregate_form
+from workbench.questions.template import FieldRef
 
 RULE = "exact_rooms"
 _WHY = "in a room without differential privacy"
@@ -42,9 +47,12 @@ def exact_rooms(q: CheckInput) -> list[Violation]:
     for key in keys:
         if isinstance(key, exp.Column):
             key_cols.append(key)
+            out += _public_key(q, key)
         else:
             out.append(_v(f"GROUP BY {key.sql(dialect='duckdb')} is an expression; {_WHY} group by "
                           "plain columns"))
+    out += _outputs(q, select)
+    out += _input_k_min(q, select, key_cols)
     where = select.args.get("where")
     if where is not None:
         terms = where.this.flatten() if isinstance(where.this, exp.And) else [where.this]
@@ -108,3 +116,58 @@ def _value(q: CheckInput, value: exp.Expr, public: set[str] | None,
         return []
     return [_v(f"{value.sql(dialect='duckdb')} in {text} is not a listed value; {_WHY} compare "
                "with text values from the column's public list or a one_of parameter")]
+
+
+def _rules_of(q: CheckInput, column: exp.Column) -> list[tuple[FieldRef, ColumnRule]]:
+    found = []
+    for ref in q.parsed.sources_of(column):
+        binding = q.binding(ref)
+        rule = binding.rule(ref.field) if binding is not None else None
+        if rule is not None:
+            found.append((ref, rule))
+    return found
+
+
+def _public_key(q: CheckInput, key: exp.Column) -> list[Violation]:
+    """A group key must have a public value list: then every released row is a union of the
+    room's profile cells, and a finer grouping cannot be subtracted from a coarser one to find
+    a small group (see workbench.runs.exact)."""
+    return [_v(f"GROUP BY {ref.dataset}.{ref.field}: the column has no public value list; {_WHY} "
+               "group only by columns whose data manager published their values (a grouping by "
+               "other values could be subtracted from a coarser one to isolate a small group)",
+               ref.dataset, ref.field)
+            for ref, rule in _rules_of(q, key) if rule.public_values is None]
+
+
+def _outputs(q: CheckInput, select: exp.Select) -> list[Violation]:
+    """COUNT(DISTINCT col) of anything but the identity counts values, not people: it is no sum
+    over crowds of people, so its differences cannot be bounded."""
+    out: list[Violation] = []
+    for projection in select.expressions:
+        form = aggregate_form(projection.unalias())
+        if form is None or form.kind != "count_distinct" or form.column is None:
+            continue
+        for ref in q.parsed.sources_of(form.column):
+            binding = q.binding(ref)
+            if binding is not None and binding.column(ref.field) is not None \
+                    and not binding.is_identity(ref.field):
+                out.append(_v(f"COUNT(DISTINCT {ref.dataset}.{ref.field}) counts values, not "
+                              f"people; {_WHY} count distinct identities, or COUNT(*)",
+                              ref.dataset, ref.field))
+    return out
+
+
+def _input_k_min(q: CheckInput, select: exp.Select, keys: list[exp.Column]) -> list[Violation]:
+    """A column with an input k-min drops the rows of rare values wherever the question reads
+    it: as a group key (or a filter on one) that drops whole released groups, anywhere else it
+    changes who is counted, and a question without that column counts them."""
+    out: list[Violation] = []
+    for column in select.find_all(exp.Column):
+        if any(column == k for k in keys) and column.find_ancestor(exp.AggFunc, exp.Join) is None:
+            continue  # the key itself, its projection, a filter on it or ORDER BY it
+        for ref, rule in _rules_of(q, column):
+            if rule.input_k_min and rule.input_k_min > 1:
+                out.append(_v(f"{ref.dataset}.{ref.field} has an input k-min, which drops the rows "
+                              f"of rare values; {_WHY} such a column may only be a group key",
+                              ref.dataset, ref.field))
+    return out

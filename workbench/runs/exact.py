@@ -1,0 +1,148 @@
+"""Exact (DP-off) rooms: every released number is a sum over crowds of at least k people who
+share their whole public profile, so no difference of released numbers isolates fewer (issue 10.4).
+
+Without noise, k-min on each released row does not stop differencing: a total minus its released
+parts gives the suppressed part, a count over one dataset minus the same count joined to another
+gives the unmatched people, ``IN ('a', 'b')`` minus ``= 'a'`` gives cell b, and a question grouped
+by region minus one grouped by region and age gives the small (region, age) cells.
+
+The fix is a fixed lattice per room, the same for every question and every run:
+
+- a person's *profile* is, for every dataset of the room with an identity column, whether the
+  person is in it and, if so, the set of (values of the columns with a public value list, and
+  whether each aggregatable column is NULL) over the person's rows there;
+- people whose profile fewer than k people share (their *crowd*) are left out of every exact run
+  before anything is grouped, joined or summed.
+
+The static exact_rooms check makes every released row a union of profile cells: inner joins on
+the identity only, group keys and filters only on columns with a public value list, aggregates of
+plain columns. So every released value (a count of people or rows, a sum, the parts of an average)
+is a sum of per-crowd totals, each over at least k people who are in exactly the same cells; any
+linear combination of released values, from any questions, parameters or runs over the same data
+and rules, is a combination of those crowd totals. A group of fewer than k people never shows up
+in one on its own, and k-min on each row holds by construction.
+
+What stays weaker than differential privacy is stated in the room's notice: whole crowds are
+exact, so background knowledge about all but one member of a crowd tells the last one's values;
+results from before and after a change of the data or of the rules can be compared; a party that
+shapes its own dataset around people it knows (k-1 known people plus a target) defeats any crowd
+rule; and a party comparing a released count with its own exact count of the same group learns
+how many of its people were left out, not who.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp, parse_one
+
+from workbench.questions.compile import Compiled
+from workbench.questions.template import DIALECT
+from workbench.runs import _records as rec
+
+#: the bound parameter holding the crowd size
+K_PARAM = "__crowd_k"
+
+NOTE = ("differential privacy is OFF in this room: exact aggregates over crowds of at least "
+        "k-min people who share their whole public profile (datasets they are in, public-list "
+        "values, which measures are empty); people in smaller crowds are left out of every "
+        "result, so no difference of results isolates them")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Profile:
+    """What one dataset contributes to a person's profile."""
+
+    #: the provisioned view (``schema.view``)
+    view: str
+    #: its identity column (the person)
+    identity: str
+    #: columns with a public value list: their values are part of the profile
+    values: tuple[str, ...]
+    #: aggregatable columns: whether each is NULL is part of the profile
+    presence: tuple[str, ...]
+
+
+def room_profiles(cur: Any, room_id: str) -> list[Profile]:
+    """The profile lattice of a room: every provisioned dataset with an identity column."""
+    from workbench.data import provisioning
+
+    out: list[Profile] = []
+    for dataset_id in rec.room_dataset_ids(cur, room_id):
+        resolved = provisioning.resolve(cur, room_id, dataset_id)
+        rules = resolved.rules
+        if rules.identity is None:
+            continue  # no question can read it (privacy_unit), so it splits no crowd
+        present = {c.lower() for c in resolved.types} or None
+        ident = rules.identity.lower()
+        values, presence = [], []
+        for name, rule in sorted(rules.columns.items()):
+            if name.lower() == ident or (present is not None and name.lower() not in present):
+                continue
+            if rule.public_values is not None:
+                values.append(name)
+            elif rule.aggregations:
+                presence.append(name)
+        out.append(Profile(view=resolved.view, identity=rules.identity, values=tuple(values),
+                           presence=tuple(presence)))
+    return out
+
+
+def _q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect=DIALECT)
+
+
+def _table(view: str) -> str:
+    return ".".join(_q(part) for part in view.split("."))
+
+
+def _cell(p: Profile) -> str:
+    """One row's cell of a dataset, as text; length-prefixed so distinct cells stay distinct."""
+    parts = []
+    for c in p.values:
+        text = f"CAST({_q(c)} AS VARCHAR)"
+        parts.append(f"COALESCE('v' || CAST(LENGTH({text}) AS VARCHAR) || ':' || {text}, 'n')")
+    for c in p.presence:
+        parts.append(f"CASE WHEN {_q(c)} IS NULL THEN 'n' ELSE 'v' END")
+    return " || ".join(parts) if parts else "''"
+
+
+def crowds_sql(profiles: Sequence[Profile]) -> str:
+    """SQL of the people (``__pu`` as text) whose profile at least ``$__crowd_k`` people share."""
+    per_dataset = [
+        f"SELECT {i} AS __d, CAST({_q(p.identity)} AS VARCHAR) AS __pu, "
+        f"ARRAY_TO_STRING(LIST_SORT(ARRAY_AGG(DISTINCT {_cell(p)})), ',') AS __s "
+        f"FROM {_table(p.view)} WHERE {_q(p.identity)} IS NOT NULL GROUP BY {_q(p.identity)}"
+        for i, p in enumerate(profiles)]
+    sigs = [f"MAX(CASE WHEN __d = {i} THEN __s END) AS __s{i}" for i in range(len(profiles))]
+    people = (f"SELECT __pu, {', '.join(sigs)} FROM ({' UNION ALL '.join(per_dataset)}) AS __all "
+              "GROUP BY __pu")
+    crowd = ", ".join(f"__s{i}" for i in range(len(profiles)))
+    return (f"SELECT __pu FROM (SELECT __pu, COUNT(*) OVER (PARTITION BY {crowd}) AS __n "
+            f"FROM ({people}) AS __people) AS __c WHERE __n >= ${K_PARAM}")
+
+
+def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Compiled:
+    """The compiled exact question reading only people in crowds of at least ``k_min``."""
+    if compiled.mode != "exact" or compiled.tree is None or k_min <= 1 or not profiles:
+        return compiled
+    tree = compiled.tree.copy()
+    with_ = tree.args.get("with_")
+    src = next((c.this for c in (with_.expressions if with_ else [])
+                if c.alias == "__src"), None)
+    if not isinstance(src, exp.Select) or not src.expressions \
+            or src.expressions[0].alias != "__pu":
+        raise RuntimeError("an exact question compiled without its __src person column")
+    pu = src.expressions[0].this.copy()
+    crowds = parse_one(crowds_sql(profiles), dialect=DIALECT)
+    with_.set("expressions", [exp.CTE(this=crowds, alias=exp.TableAlias(
+        this=exp.to_identifier("__crowds"))), *with_.expressions])
+    member = exp.In(this=exp.cast(pu, "VARCHAR"), query=exp.Subquery(
+        this=exp.select("__pu").from_("__crowds")))
+    where = src.args.get("where")
+    src.set("where", exp.Where(this=exp.and_(where.this, member) if where else member))
+    return dataclasses.replace(compiled, sql=tree.sql(dialect=DIALECT), tree=tree,
+                               params={**compiled.params, K_PARAM: k_min})
