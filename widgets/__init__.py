@@ -5,7 +5,8 @@
 - :class:`Dashboards`: Intelligence dashboards (creators build, viewers look)
 - :class:`DatasetManager`: connections, provisioning, analysis rules, template mapping, readiness
 - :class:`QuestionBuilder`: SQL with macros, typed parameters, violations inline, permissions, terms
-- :func:`signed_in` and the ``*_app`` functions: the Voilà apps, with a sign-in step
+- :func:`signed_in` and the ``*_app`` functions: the Voilà apps, with the shared sign-in
+  (:mod:`widgets.session`); :func:`home_app` lists them by persona
 
 Names load on first use, so an app shows its sign-in form without importing every console.
 """
@@ -22,7 +23,7 @@ _WHERE = {
     "DatasetManager": "widgets.datasets", "QuestionBuilder": "widgets.questions",
     "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "data_and_questions_app": "widgets.app",
     "owner_app": "widgets.app",
-    "partner_app": "widgets.app", "signed_in": "widgets.app",
+    "partner_app": "widgets.app", "signed_in": "widgets.app", "home_app": "widgets.home",
 }
 __all__ = sorted(_WHERE)
 

@@ -1,4 +1,4 @@
-"""The sign-in step of every app: ask for a token unless one is configured."""
+"""The sign-in step of every app: one sign-in per browser tab shared by all apps (see widgets.session)."""
 
 from __future__ import annotations
 
@@ -13,70 +13,153 @@ import traitlets as T
 
 from workbench.client import TOKEN_ENV, URL_ENV, Client, connect
 from workbench.client._transport import DEFAULT_URL
+from workbench.errors import Unauthenticated
 from widgets._common import Status, button, esc, guarded
+from widgets.session import TokenStore
 
 Connect = Callable[[str, str], Client]
+#: where the apps' home page is, relative to an app's page (all apps sit in one folder)
+HOME = "home.ipynb"
 
 
 class SignIn(W.VBox):
-    """Shows a token form, then the app ``build(client)`` makes; ``value`` is the signed-in user's name."""
+    """The app ``build(client)`` makes, for the user the browser is signed in as; else a token form.
+
+    ``value`` is the signed-in user's name. The token comes from the browser's shared store
+    (another app or the home signed in), from the form (Sign in or Enter), or from ``token`` /
+    WORKBENCH_TOKEN (then the browser store is left alone). Sign out forgets it in every app.
+    """
 
     value = T.Unicode("")
 
     def __init__(self, build: Callable[[Client], W.Widget], *, title: str = "Clean Room Workbench",
                  url: str | None = None, token: str | None = None, connect_with: Connect | None = None,
-                 **kwargs: Any) -> None:
+                 home: bool = True, **kwargs: Any) -> None:
         self.build = build
+        self.title = title
         self.connect_with = connect_with or (lambda u, t: connect(u, t))
         self.client: Client | None = None
         self.app: W.Widget | None = None
+        self._token = ""  # the token the shown app was built for ("" while signed out)
+        self.store = TokenStore()
         self.status = Status()
         self.url = W.Text(description="Service", value=url or os.environ.get(URL_ENV) or DEFAULT_URL,
                           layout=W.Layout(width="420px"))
         self.token = W.Password(description="API token", placeholder="wbt_…", layout=W.Layout(width="420px"))
+        self.token.on_msg(self._token_msg)  # Enter in the token box submits
         self.sign_in = button("Sign in", "primary")
         self.sign_in.on_click(lambda _: self._sign_in(self.token.value))
         self.form = W.VBox([
             W.HTML(f"<h2 style='margin:4px 0'>{esc(title)}</h2>"
-                   "<p>Sign in with the API token your organisation's admin issued to you.</p>"),
+                   "<p>Sign in with the API token your organisation's admin issued to you. "
+                   "Every app of this page's server uses the same sign-in until you sign out "
+                   "or close the tab.</p>"),
             self.url, self.token, self.sign_in, self.status,
         ])
         self.form.add_class("wb-sign-in")
-        super().__init__([self.form], **kwargs)
-        configured = token or os.environ.get(TOKEN_ENV)
-        if configured:
-            self._sign_in(configured)
+        self.who = W.HTML()
+        self.sign_out = button("Sign out")
+        self.sign_out.add_class("wb-sign-out")
+        self.sign_out.on_click(lambda _: self.forget())
+        self.home_link = home
+        self.bar = W.HBox([self.who, self.sign_out], layout=W.Layout(
+            justify_content="space-between", align_items="center", border_bottom="1px solid #ddd",
+            margin="0 0 6px 0"))
+        self.bar.add_class("wb-session")
+        self.checking = W.HTML("<span class='wb-checking' style='color:#666'>Checking your sign-in …</span>")
+        self.store.observe(self._stored, names=["token", "loaded"])
+        super().__init__([self.store, self.checking], **kwargs)
+        self._configured = bool(token or os.environ.get(TOKEN_ENV))
+        if self._configured:
+            self._sign_in(token or os.environ.get(TOKEN_ENV, ""), remember=False)
 
-    def _sign_in(self, token: str) -> None:
+    def _token_msg(self, _: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "submit":
+            self._sign_in(self.token.value)
+
+    def _stored(self, change: dict) -> None:
+        """The browser answered, or another app changed the shared token: follow it."""
+        if self._configured or not self.store.loaded:
+            return
+        token = self.store.token
+        if token == self._token:
+            if not token and self.client is None:
+                self._show_form()
+            return
+        if token:
+            self._sign_in(token, remember=False, stored=True)
+        else:
+            self._signed_out("Signed out.")
+
+    def _sign_in(self, token: str, *, remember: bool = True, stored: bool = False) -> None:
         token = token.strip()
         if not token:
             self.status.error("enter your API token")
+            self._show_form()
             return
+        self.status.info("Signing in …")
         url = self.url.value.strip()
         client = guarded(self.status, lambda: self.connect_with(url, token))
-        if client is None:
-            return
-        me = guarded(self.status, client.whoami)
-        if me is None:
-            client.close()
+        me = None
+        if client is not None:
+            try:
+                me = client.whoami()
+            except Unauthenticated as exc:
+                self.status.error(exc)
+                if stored:  # a revoked or unknown token: forget it in every app
+                    self.store.token = ""
+            except Exception as exc:  # the service is down: keep the stored token, say why
+                self.status.error(exc)
+        if client is None or me is None:
+            if client is not None:
+                client.close()
+            self._show_form()
             return
         app = guarded(self.status, lambda: self.build(client))
         if app is None:
             client.close()
+            self._show_form()
             return
+        if self.client is not None:
+            self.client.close()
+        self._token = token
+        if remember:
+            self.store.token = token  # the browser keeps it for the other apps
         self.client, self.app, self.value = client, app, me.user.name
         self.token.value = ""
-        self.children = [app]
+        self.status.clear()
+        home = f" · <a class='wb-home-link' href='{HOME}'>All apps</a>" if self.home_link else ""
+        self.who.value = (f"<span class='wb-signed-in'><b>{esc(self.title)}</b> · signed in as "
+                          f"<b class='wb-user'>{esc(me.user.name)}</b> ({esc(me.org.name)}){home}</span>")
+        self.children = [self.store, self.bar, app]
         start = getattr(app, "start", None)
         if callable(start):  # the console's frame is on screen; now fetch and draw its contents
             start()
 
+    def forget(self) -> None:
+        """Sign out here and in every app of this browser tab (the stored token is removed)."""
+        self._token = ""
+        self.store.token = ""
+        self._signed_out("Signed out.")
+
+    def _signed_out(self, message: str) -> None:
+        self._token = ""
+        if self.client is not None:
+            self.client.close()
+        self.client, self.app, self.value = None, None, ""
+        self.status.info(message)
+        self._show_form()
+
+    def _show_form(self) -> None:
+        self.children = [self.store, self.form]
+
 
 def signed_in(build: Callable[[Client], W.Widget], *, warm: tuple[str, ...] = (), **kwargs: Any) -> SignIn:
-    """An app: the sign-in form (skipped when WORKBENCH_TOKEN is set), then ``build(client)``.
+    """An app: ``build(client)`` for the browser's signed-in user, else the sign-in form.
 
-    ``warm`` names modules to import in the background while the user types the token, so the
-    form shows at once and the console is ready when they press Sign in.
+    ``warm`` names modules to import in the background while the browser answers or the user
+    types the token, so the form shows at once and the console is ready when they sign in.
+    See :mod:`widgets.session` for how the sign-in is shared.
     """
     if warm:
         threading.Thread(target=_warm, args=(warm,), daemon=True).start()

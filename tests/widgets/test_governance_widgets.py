@@ -189,6 +189,6 @@ def test_sign_in_then_console(store_dir, publisher):
     app.sign_in.click()
     try:
         assert app.value == "alice"
-        assert isinstance(app.children[0], OwnerConsole)
+        assert isinstance(app.app, OwnerConsole) and app.app in app.children
     finally:
         app.client.close()
