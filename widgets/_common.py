@@ -139,6 +139,68 @@ def button(description: str, style: str = "", **kwargs: Any) -> W.Button:
                     layout=W.Layout(width="auto"), **kwargs)
 
 
+class Confirmation(W.VBox):
+    """The one way a console asks before a destructive action: it names what goes and what follows,
+    and nothing happens until Confirm is pressed (Cancel, or asking about something else, drops it).
+
+    A console keeps one and calls :meth:`ask` from the destructive button's handler::
+
+        self.confirm.ask(f"Delete role {name!r}?", "Its permissions go; nobody holds it.", delete)
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.message = W.HTML()
+        self.yes = button("Confirm", "danger")
+        self.no = button("Cancel")
+        self.yes.add_class("wb-confirm-yes")
+        self.no.add_class("wb-confirm-no")
+        self.yes.on_click(lambda _: self.confirm())
+        self.no.on_click(lambda _: self.cancel())
+        self._action: Callable[[], Any] | None = None
+        super().__init__([self.message, W.HBox([self.yes, self.no])], **kwargs)
+        self.add_class("wb-confirm")
+        show(self, False)
+
+    def ask(self, question: str, consequence: str, action: Callable[[], Any], *, label: str = "Confirm") -> None:
+        """Show ``question`` (naming what goes) and ``consequence``; run ``action`` on Confirm."""
+        self._action = action
+        self.yes.description = label
+        self.message.value = (f"<div class='wb-confirm-text' style='color:#b00020'><b>{esc(question)}</b> "
+                              f"{esc(consequence)}</div>")
+        show(self, True)
+
+    def confirm(self) -> None:
+        """Run the pending action once (a second press does nothing)."""
+        action, self._action = self._action, None
+        self.cancel()
+        if action is not None:
+            action()
+
+    def cancel(self) -> None:
+        """Drop the pending action and hide the question."""
+        self._action = None
+        self.message.value = ""
+        show(self, False)
+
+    @property
+    def pending(self) -> bool:
+        """Whether an action waits for Confirm."""
+        return self._action is not None
+
+    @property
+    def text(self) -> str:
+        """The question without markup."""
+        return html.unescape(_strip_tags(self.message.value))
+
+
+def done(call: Callable[[], Any]) -> Callable[[], bool]:
+    """A call answering nothing (a delete), made to answer True for :func:`guarded`."""
+    def run() -> bool:
+        call()
+        return True
+    return run
+
+
 class PermissionPicker(W.GridBox):
     """Checkboxes for permissions; ``options`` says which are offered, ``value`` which are ticked.
 

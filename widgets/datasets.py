@@ -20,6 +20,7 @@ from workbench.errors import NotFound, PermissionDenied
 from workbench.wire import data as d
 from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
                              table_html)
+from widgets._common import Confirmation
 
 IDENTITY_KINDS = [("e-mail address", "email"), ("mobile ad id (MAID)", "maid"), ("IP address", "ip"),
                   ("SHA-256 of an e-mail", "sha256")]
@@ -167,10 +168,11 @@ class DatasetManager(Console):
         self.conn_pick = W.Dropdown(description="Connection", options=[], layout=_WIDE)
         self.conn_pick.observe(lambda change: setattr(self, "connection", change["new"]), names="value")
         self.delete_conn = button("Delete connection everywhere", "danger")
-        self.delete_conn.on_click(lambda _: self._delete_connection())
+        self.delete_conn.on_click(lambda _: self._ask_delete_connection())
+        self.confirm_conn = Confirmation()
         self.upload_box = W.VBox([W.HBox([self.file, self.progress]), self.connect_form])
         self.conn_box = W.VBox([self.upload_box, self.report, heading("Your connections", 4), self.conn_list,
-                                W.HBox([self.conn_pick, self.delete_conn])])
+                                W.HBox([self.conn_pick, self.delete_conn]), self.confirm_conn])
 
         # room: datasets, provisioning, rules, mapping, readiness, unlink
         self.room_pick = W.Dropdown(description="Room", options=[], layout=_WIDE)
@@ -189,13 +191,14 @@ class DatasetManager(Console):
         self.ds_pick = W.Dropdown(description="Dataset", options=[], layout=_WIDE)
         self.ds_pick.observe(lambda _: self._show_rules(), names="value")
         self.unlink = button("Unlink from room", "danger")
-        self.unlink.on_click(lambda _: self.unlink_dataset())
+        self.unlink.on_click(lambda _: self._ask_unlink())
+        self.confirm_unlink = Confirmation()
         self.rules_rows = W.VBox()
         self.rules_note = W.HTML()
         self.save_rules = button("Save analysis rules", "primary")
         self.save_rules.on_click(lambda _: self.set_rules())
         self.rules_box = W.VBox([heading("Analysis rules", 4), self.rules_note, self.rules_rows, self.save_rules])
-        self.mine_box = W.VBox([W.HBox([self.ds_pick, self.unlink]), self.rules_box])
+        self.mine_box = W.VBox([W.HBox([self.ds_pick, self.unlink]), self.confirm_unlink, self.rules_box])
         self.map_item = W.Dropdown(description="Template", options=[], layout=_WIDE)
         self.map_item.observe(lambda _: self._fill_mapping(), names="value")
         self.map_ds = W.Dropdown(description="Dataset", options=[], layout=_WIDE)
@@ -328,6 +331,16 @@ class DatasetManager(Console):
         self.status.ok(f"connection {conn.name!r} created: {conn.rows_kept:,} of {conn.rows_read:,} rows kept")
         return conn
 
+    def _ask_delete_connection(self) -> None:
+        """Ask first, naming the connection and everything that goes with it."""
+        if self.conn_pick.value is None:
+            self.status.error("pick a connection to delete")
+            return
+        self.confirm_conn.ask(f"Delete the connection {self.conn_pick.label!r} everywhere?",
+                              "Its data goes, and it is unlinked from every room it is provisioned in, "
+                              "with the mappings and derived results there.", self._delete_connection,
+                              label="Delete connection")
+
     def _delete_connection(self) -> None:
         conn_id = self.conn_pick.value
         if conn_id is None:
@@ -444,6 +457,15 @@ class DatasetManager(Console):
         self._show_room()
         self.room_status.ok(f"analysis rules saved (version {rules.version}, {len(rules.columns)} columns)")
         return rules
+
+    def _ask_unlink(self) -> None:
+        """Ask first, naming the dataset and the room."""
+        if self.value is None or self.ds_pick.value is None:
+            self.unlink_dataset()  # says what to pick
+            return
+        self.confirm_unlink.ask(f"Unlink {self.ds_pick.label!r} from {self.room_pick.label}?",
+                                "Its views, analysis rules, mappings and derived results in this room go; "
+                                "the connection itself stays.", self.unlink_dataset, label="Unlink")
 
     def unlink_dataset(self) -> d.Deleted | None:
         """Unlink the picked dataset from the room with its views, rules, mappings and results."""

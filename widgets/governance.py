@@ -16,18 +16,9 @@ import ipywidgets as W
 from workbench.client import Client
 from workbench.wire import governance as w
 from widgets.contract import ContractPanel
-from widgets._common import (Console, PermissionPicker, Status, button, esc, fetch_room, guarded, heading,
-                             number_text, permission_label, room_option, set_options, show, table_html)
-
-
-def _done(call: Callable[[], None]) -> Callable[[], bool]:
-    """For :func:`guarded`: a call that answers nothing counts as done when it does not raise."""
-
-    def run() -> bool:
-        call()
-        return True
-
-    return run
+from widgets._common import (Confirmation, Console, PermissionPicker, Status, button, done, esc, fetch_room,
+                             guarded, heading, number_text, permission_label, room_option, set_options, show,
+                             table_html)
 
 
 def _room_summary(room: w.Room) -> str:
@@ -62,10 +53,11 @@ class RolesPanel(W.VBox):
         self.save.on_click(lambda _: self._save())
         self.delete = button("Delete role", "danger")
         self.delete.on_click(lambda _: self._delete())
+        self.confirm = Confirmation()
         self.edit_pick.observe(lambda _: self._fill_edit(), names="value")
         self.manage = W.VBox([
             W.HBox([self.new_name, self.create]), self.new_perms,
-            W.HBox([self.edit_pick, self.save, self.delete]), self.edit_perms,
+            W.HBox([self.edit_pick, self.save, self.delete]), self.confirm, self.edit_perms,
         ])
         super().__init__([heading("Roles", 4), self.table, self.manage, self.status], **kwargs)
         show(self.manage, False)
@@ -92,6 +84,7 @@ class RolesPanel(W.VBox):
             self._fill_edit()
 
     def _fill_edit(self) -> None:
+        self.confirm.cancel()
         role = next((r for r in self.roles if r.id == self.edit_pick.value), None)
         self.edit_perms.value = list(role.permissions) if role is not None else []
 
@@ -121,9 +114,14 @@ class RolesPanel(W.VBox):
         if room is None or role_id is None:
             self.status.error("pick a role to delete first")
             return
-        ok = guarded(self.status, _done(lambda: self.client.delete_role(room.id, role_id)), "role deleted")
-        if ok:
-            self._reload()
+        name = next((r.name for r in self.roles if r.id == role_id), role_id)
+
+        def delete() -> None:
+            if guarded(self.status, done(lambda: self.client.delete_role(room.id, role_id)), f"role {name!r} deleted"):
+                self._reload()
+
+        self.confirm.ask(f"Delete the role {name!r} in {room.name}?",
+                         "Its permission set goes; the service refuses while a user still holds it.", delete)
 
     def _reload(self) -> None:
         message = self.status.value
@@ -145,7 +143,8 @@ class MembersPanel(W.VBox):
         self.add.on_click(lambda _: self._add())
         self.remove = button("Remove from room", "danger")
         self.remove.on_click(lambda _: self._remove())
-        self.manage = W.HBox([self.user, self.role, self.add, self.remove])
+        self.confirm = Confirmation()
+        self.manage = W.VBox([W.HBox([self.user, self.role, self.add, self.remove]), self.confirm])
         super().__init__([heading("Users in this room", 4), self.table, self.manage, self.status], **kwargs)
         show(self.manage, False)
 
@@ -182,9 +181,16 @@ class MembersPanel(W.VBox):
         if room is None or user_id is None:
             self.status.error("pick a user")
             return
-        if guarded(self.status, _done(lambda: self.client.remove_member(room.id, user_id))):
-            self.load(room)
-            self.status.ok("user removed from the room")
+        name = self.user.label or user_id
+
+        def remove() -> None:
+            if guarded(self.status, done(lambda: self.client.remove_member(room.id, user_id))):
+                self.load(room)
+                self.status.ok(f"{name} removed from the room")
+
+        self.confirm.ask(f"Remove {name} from {room.name}?",
+                         "They lose their role and every permission in this room; their past runs stay. "
+                         "The service refuses to remove the last Administrator.", remove)
 
 
 class PartnerRolesPanel(W.VBox):
@@ -262,10 +268,11 @@ class PartnerRolesPanel(W.VBox):
 
 
 class OrgAdminPanel(W.VBox):
-    """Org administration: users (create with org roles, change their org roles, deactivate or
-    reactivate) and org roles (the built-in bundles and custom ones)."""
+    """Org administration: users (create with e-mail and org roles, change their org roles,
+    deactivate after a confirmation, or reactivate) and org roles (the built-in bundles and custom
+    ones; a custom one is deleted after a confirmation)."""
 
-    def __init__(self, client: Client, **kwargs: Any) -> None:
+    def __init__(self, client: Client, *, defer: bool = False, **kwargs: Any) -> None:
         self.client = client
         self.status = Status()
         self.users_table = W.HTML()
@@ -279,31 +286,41 @@ class OrgAdminPanel(W.VBox):
         self.reactivate = button("Reactivate")
         self.reactivate.on_click(lambda _: self._set_active(True))
         self.new_user = W.Text(description="New user", placeholder="name")
+        self.new_email = W.Text(description="E-mail", placeholder="optional")
+        self.new_roles = W.SelectMultiple(description="Org roles", options=[], rows=4)
         self.add_user = button("Add user", "primary")
         self.add_user.on_click(lambda _: self._add_user())
         self.role_name = W.Text(description="New org role", placeholder="e.g. Analysts")
         self.role_rights = W.SelectMultiple(description="Rights", options=[], rows=7)
         self.add_role = button("Create org role", "primary")
         self.add_role.on_click(lambda _: self._add_role())
+        self.custom_role = W.Dropdown(description="Custom role", options=[])
+        self.delete_role = button("Delete org role", "danger")
+        self.delete_role.on_click(lambda _: self._delete_role())
+        self.confirm = Confirmation()
         self.user.observe(lambda _: self._fill_user(), names="value")
         self.users: list[w.User] = []
         super().__init__([
-            heading("Users", 4), self.users_table, W.HBox([self.new_user, self.add_user]),
+            heading("Users", 4), self.users_table,
+            W.HBox([W.VBox([self.new_user, self.new_email]), self.new_roles, self.add_user]),
             W.HBox([self.user, self.user_roles]), W.HBox([self.save_user, self.deactivate, self.reactivate]),
+            self.confirm,
             heading("Org roles", 4), self.roles_table, W.HBox([self.role_name, self.role_rights, self.add_role]),
-            self.status,
+            W.HBox([self.custom_role, self.delete_role]), self.status,
         ], **kwargs)
         self.add_class("wb-org-admin")
-        self.reload()
+        if not defer:
+            self.reload()
 
     def reload(self) -> None:
         """Fetch users and org roles again."""
         self.users = guarded(self.status, self.client.users) or []
         roles = guarded(self.status, self.client.org_roles) or []
         names = {r.key: r.name for r in roles}
+        self.roles = roles
         self.users_table.value = table_html(
-            ["user", "org roles", "status"],
-            [(u.name, ", ".join(names.get(k, k) for k in u.org_roles) or "none",
+            ["user", "e-mail", "org roles", "status"],
+            [(u.name, u.email or "", ", ".join(names.get(k, k) for k in u.org_roles) or "none",
               "active" if u.active else f"deactivated {(u.deactivated_at or '')[:10]}") for u in self.users],
             css_class="wb-users")
         self.roles_table.value = table_html(
@@ -311,12 +328,16 @@ class OrgAdminPanel(W.VBox):
             [(r.name, "built-in" if r.builtin else "custom", ", ".join(r.rights) or "none") for r in roles],
             css_class="wb-org-roles")
         self.user_roles.options = [(r.name, r.key) for r in roles]
+        self.new_roles.options = [(r.name, r.key) for r in roles]
+        set_options(self.custom_role, [(r.name, r.key) for r in roles if not r.builtin], self.custom_role.value)
+        show(self.delete_role, self.custom_role.value is not None)
         rights = sorted({x for r in roles for x in r.rights})
         self.role_rights.options = rights
         set_options(self.user, [(u.name, u.id) for u in self.users], self.user.value)
         self._fill_user()
 
     def _fill_user(self) -> None:
+        self.confirm.cancel()
         user = next((u for u in self.users if u.id == self.user.value), None)
         keys = {k for _, k in self.user_roles.options}
         self.user_roles.value = tuple(k for k in (user.org_roles if user else []) if k in keys)
@@ -327,9 +348,12 @@ class OrgAdminPanel(W.VBox):
             self.status.ok(message)
 
     def _add_user(self) -> None:
-        name = self.new_user.value
-        self._after(guarded(self.status, lambda: self.client.create_user(name)), f"user {name!r} added")
-        self.new_user.value = ""
+        name, email, roles = self.new_user.value, self.new_email.value.strip() or None, list(self.new_roles.value)
+        made = guarded(self.status, lambda: self.client.create_user(name, email=email, org_roles=roles))
+        self._after(made, f"user {name!r} added")
+        if made is not None:
+            self.new_user.value = self.new_email.value = ""
+            self.new_roles.value = ()
 
     def _save_user(self) -> None:
         user_id, roles = self.user.value, list(self.user_roles.value)
@@ -343,9 +367,26 @@ class OrgAdminPanel(W.VBox):
         if user_id is None:
             self.status.error("pick a user")
             return
-        change = self.client.reactivate_user if active else self.client.deactivate_user
-        self._after(guarded(self.status, lambda: change(user_id)), "user reactivated" if active else
-                    "user deactivated: its tokens no longer work; its room memberships stay for the record")
+        name = self.user.label
+        if active:
+            self._after(guarded(self.status, lambda: self.client.reactivate_user(user_id)), f"user {name!r} reactivated")
+            return
+        self.confirm.ask(
+            f"Deactivate {name}?", "Every API token of theirs stops working at once; their room memberships "
+            "stay for the record. The service refuses while they are a room's last Administrator.",
+            lambda: self._after(guarded(self.status, lambda: self.client.deactivate_user(user_id)),
+                                f"user {name!r} deactivated: its tokens no longer work; its room memberships "
+                                "stay for the record"), label="Deactivate")
+
+    def _delete_role(self) -> None:
+        role_id = self.custom_role.value
+        if role_id is None:
+            return
+        name = self.custom_role.label
+        self.confirm.ask(f"Delete the org role {name!r}?",
+                         "Its bundle of rights goes; the service refuses while a user holds it.",
+                         lambda: self._after(guarded(self.status, lambda: self.client.delete_org_role(role_id)),
+                                             f"org role {name!r} deleted"), label="Delete org role")
 
     def _add_role(self) -> None:
         name, rights = self.role_name.value, list(self.role_rights.value)
@@ -447,8 +488,7 @@ class OwnerConsole(_RoomConsole):
         self.remove_partner.on_click(lambda _: self._remove_partner())
         self.reinvite = button("Invite again")
         self.reinvite.on_click(lambda _: self._reinvite())
-        self.confirm = W.HTML()
-        self._armed_removal: str | None = None
+        self.confirm = Confirmation()
         self.partner_box = W.VBox([W.HBox([self.partner_pick, self.save_partner, self.remove_partner,
                                            self.reinvite]), self.confirm, self.partner_perms])
         self.partner_roles = PartnerRolesPanel(client)
@@ -498,8 +538,7 @@ class OwnerConsole(_RoomConsole):
         show(self.save_partner, active)
         show(self.remove_partner, active)
         show(self.reinvite, partner is not None and not active)
-        self._armed_removal = None
-        self.confirm.value = ""
+        self.confirm.cancel()
 
     def _reinvite(self) -> None:
         room, org_id = self.room, self.partner_pick.value
@@ -555,24 +594,22 @@ class OwnerConsole(_RoomConsole):
             self.status.ok("partner permissions saved")
 
     def _remove_partner(self) -> None:
-        """Remove after a second press that confirms, naming what goes."""
+        """Ask first, naming the partner and what goes with it."""
         room, org_id = self.room, self.partner_pick.value
         if room is None or org_id is None:
             self.status.error("pick a partner")
             return
-        if self._armed_removal != org_id:
-            self._armed_removal = org_id
-            name = next((p.org_name for p in room.partners if p.org_id == org_id), org_id)
-            self.confirm.value = (f"<span class='wb-confirm' style='color:#b00020'>Press Remove partner again to "
-                                  f"remove {esc(name)}: its datasets are unlinked from this room (with their "
-                                  "mappings and derived results), its roles and users go; its spent budget "
-                                  "stays spent.</span>")
-            return
-        self._armed_removal = None
-        self.confirm.value = ""
-        if guarded(self.status, lambda: self.client.remove_partner(room.id, org_id)) is not None:
-            self._show_room()
-            self.status.ok("partner removed; its datasets were unlinked from the room")
+        name = next((p.org_name for p in room.partners if p.org_id == org_id), org_id)
+
+        def remove() -> None:
+            if guarded(self.status, lambda: self.client.remove_partner(room.id, org_id)) is not None:
+                self._show_room()
+                self.status.ok(f"{name} removed; its datasets were unlinked from the room")
+
+        self.confirm.ask(f"Remove the partner {name} from {room.name}?",
+                         "Its datasets are unlinked from this room (with their mappings and derived "
+                         "results), its roles and users go; its spent budget stays spent.", remove,
+                         label="Remove partner")
 
 
 class PartnerConsole(_RoomConsole):
@@ -592,8 +629,7 @@ class PartnerConsole(_RoomConsole):
         self.allowed = W.HTML()
         self.leave = button("Leave this room", "danger")
         self.leave.on_click(lambda _: self._leave())
-        self.confirm = W.HTML()
-        self._armed_leave: str | None = None
+        self.confirm = Confirmation()
         self.room_box = W.VBox([self.summary, self.allowed, self.contract, self.roles, self.members,
                                 W.HBox([self.leave]), self.confirm])
         super().__init__([
@@ -630,31 +666,27 @@ class PartnerConsole(_RoomConsole):
             if room is not None:
                 self.reload(select=room.id)
                 self.status.ok(f"you joined {room.name!r} as your organisation's Partner Administrator")
-        elif guarded(self.status, _done(lambda: self.client.decline_invitation(room_id))):
+        elif guarded(self.status, done(lambda: self.client.decline_invitation(room_id))):
             self.reload()
             self.status.ok("invitation declined")
 
     def _leave(self) -> None:
-        """Leave after a second press that confirms, naming what goes."""
+        """Ask first, naming the room and what goes."""
         room = self.room
         if room is None:
             self.status.error("pick a room")
             return
-        if self._armed_leave != room.id:
-            self._armed_leave = room.id
-            self.confirm.value = (f"<span class='wb-confirm' style='color:#b00020'>Press Leave again to leave "
-                                  f"{esc(room.name)}: your datasets are unlinked from it, your roles and users "
-                                  "go; budget already spent stays spent.</span>")
-            return
-        self._armed_leave = None
-        self.confirm.value = ""
-        if guarded(self.status, _done(lambda: self.client.leave_room(room.id))):
-            self.reload()
-            self.status.ok(f"your organisation left {room.name!r}")
+
+        def leave() -> None:
+            if guarded(self.status, done(lambda: self.client.leave_room(room.id))):
+                self.reload()
+                self.status.ok(f"your organisation left {room.name!r}")
+
+        self.confirm.ask(f"Leave {room.name}?", "Your datasets are unlinked from it, your roles and users "
+                         "go; budget already spent stays spent.", leave, label="Leave room")
 
     def _show_details(self, room: w.Room) -> None:
-        self._armed_leave = None
-        self.confirm.value = ""
+        self.confirm.cancel()
         self.allowed.value = (
             "<div class='wb-available'><b>The owner lets your organisation use:</b> "
             + esc(", ".join(permission_label(p) for p in room.available_permissions) or "nothing yet")

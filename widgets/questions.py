@@ -18,6 +18,7 @@ from workbench.errors import RuleViolation
 from workbench.wire import questions as q
 from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
                              table_html)
+from widgets._common import Confirmation, done
 
 PARAMETER_TYPES = [("integer", "integer"), ("number", "number"), ("date", "date"), ("date range", "date_range"),
                    ("one of", "one_of"), ("text pattern", "text")]
@@ -202,6 +203,7 @@ class QuestionBuilder(Console):
         self.add_to_room.on_click(lambda _: self._add())
         self.delete = button("Delete from room", "danger")
         self.delete.on_click(lambda _: self._delete())
+        self.confirm = Confirmation()
         self.report = W.HTML()
         self.editor = W.VBox([
             self.name, self.description, self.sql, W.HBox([self.kind, self.max_rows, self.max_groups]),
@@ -209,7 +211,8 @@ class QuestionBuilder(Console):
             W.HTML("<span style='color:#555'>name, type, default, allowed values (range min..max, "
                    "choices a, b, c, or a text pattern)</span>"), self.param_rows, self.add_param,
         ])
-        self.actions = W.HBox([self.check, self.save, self.clone, self.add_to_room, self.delete])
+        self.actions = W.VBox([W.HBox([self.check, self.save, self.clone, self.add_to_room, self.delete]),
+                               self.confirm])
 
         self.grid = PermissionGrid()
         self.perm_scope = W.ToggleButtons(options=[("This question", "question"), ("Our defaults", "defaults")],
@@ -427,13 +430,16 @@ class QuestionBuilder(Console):
         if qid is None:
             self.status.error("pick a question first")
             return
-        def delete() -> bool:
-            self.client.delete_question(room_id, qid)
-            return True
+        name = self.name.value or qid
 
-        if guarded(self.status, delete):
-            self._load_room(select=None)
-            self.status.ok("question deleted from the room")
+        def delete() -> None:
+            if guarded(self.status, done(lambda: self.client.delete_question(room_id, qid))):
+                self._load_room(select=None)
+                self.status.ok(f"question {name!r} deleted from the room")
+
+        self.confirm.ask(f"Delete the question {name!r} from {self.room_pick.label}?",
+                         "Nobody can run it here any more and its terms and permission settings go; past runs "
+                         "keep their results and charges.", delete)
 
     def _save_terms(self) -> None:
         room_id, qid = self.room_pick.value, self.value

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from workbench.client import Client
 from workbench.wire import schedules as ws
-from widgets._common import (Status, button, esc, guarded, heading, number_text, set_options,
+from widgets._common import (Confirmation, Status, button, done, esc, guarded, heading, number_text, set_options,
                              show, show_figure, table_html)
 
 ZONES = ["UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York",
@@ -81,14 +81,13 @@ class SchedulesPanel(W.VBox):
         self.pause = button("Pause")
         self.resume = button("Resume")
         self.delete = button("Delete", "danger")
-        self.confirm = W.HTML()
+        self.confirm = Confirmation()
         self.history = W.HTML()
         self.flow_pick = W.Dropdown(description="Flow", options=[])
         self.run_flow_button = button("Run flow now", "info")
         self.flow_steps = W.HTML()
         self.chart = W.Output()
         self.calendar_note = W.HTML()
-        self._armed_delete: str | None = None
         #: fetch from the service only once shown (the runner keeps the panel folded at first)
         self.active = room_id is not None
 
@@ -186,30 +185,23 @@ class SchedulesPanel(W.VBox):
             self.status.ok(f"Schedule {done.name!r} {verb}")
 
     def do_delete(self) -> None:
-        """Delete after a second press that confirms, naming what goes."""
+        """Ask first, naming the schedule and what goes with it."""
         room_id, schedule_id = self.room_id, self.pick.value
         if not room_id or not schedule_id:
             return
         name = next((s.name for s in self.schedules if s.id == schedule_id), schedule_id)
-        if self._armed_delete != schedule_id:
-            self._armed_delete = schedule_id
-            self.confirm.value = (f"<span class='wb-confirm' style='color:#b00020'>Press Delete again "
-                                  f"to delete the schedule {esc(name)} and its fire history (its "
-                                  "runs stay, with their charges).</span>")
-            return
-        self._armed_delete = None
-        self.confirm.value = ""
-        def delete() -> bool:
-            self.client.delete_schedule(room_id, schedule_id)
-            return True
 
-        if guarded(self.status, delete):
-            self.refresh()
-            self.status.ok(f"Deleted the schedule {name!r}")
+        def delete() -> None:
+            if guarded(self.status, done(lambda: self.client.delete_schedule(room_id, schedule_id))):
+                self.refresh()
+                self.status.ok(f"Deleted the schedule {name!r}")
+
+        self.confirm.ask(f"Delete the schedule {name!r}?",
+                         "Its fire history goes; its runs stay, with their charges.", delete)
 
     def _show_history(self) -> None:
         room_id, schedule_id = self.room_id, self.pick.value
-        self._armed_delete, self.confirm.value = None, ""
+        self.confirm.cancel()
         if not room_id or not schedule_id:
             self.history.value = ""
             return

@@ -97,8 +97,9 @@ def seed(owner: Client, connect_token: Callable[[str], Client], *, n_users: int 
     try:
         say("  organisations and users ...")
         users: dict[str, tuple[str, str | None]] = {"pat": (me.user.id, None)}
-        for name in ("ann", "vic"):
-            user = owner.create_user(name)
+        # ann builds dashboards: Intelligence Creator in the room also needs the org role
+        for name, org_roles in (("ann", ["intelligence_admin"]), ("vic", [])):
+            user = owner.create_user(name, org_roles=org_roles)
             users[name] = (user.id, owner.issue_token(user.id, label="demo").secret)
         room = owner.create_room("Publisher × Advertiser campaign", description=(
             "Measure how the advertiser's customers engage with the publisher's audience."),

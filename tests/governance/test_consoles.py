@@ -42,10 +42,15 @@ def test_invitation_states_removal_confirmation_and_reinvite(admin, make_org):
     owner, partner = _room_with_partner(admin, make_org)
     owner.partner_pick.value = partner.id
     owner.remove_partner.click()
-    assert "Press Remove partner again" in owner.confirm.value and "unlinked" in owner.confirm.value
+    assert owner.confirm.text.startswith(f"Remove the partner {partner.name} from Campaign room?")
+    assert "unlinked" in owner.confirm.text and is_shown(owner.confirm)
+    owner.remove_partner.click()  # asking again does not act
     assert admin.room(owner.value).partners[0].status == "accepted"
+    owner.confirm.no.click()
+    assert not is_shown(owner.confirm) and admin.room(owner.value).partners[0].status == "accepted"
     owner.remove_partner.click()
-    assert "partner removed" in owner.status.text
+    owner.confirm.yes.click()
+    assert f"{partner.name} removed" in owner.status.text
     assert "removed" in owner.partners.value
     assert is_shown(owner.reinvite) and not is_shown(owner.remove_partner)
     owner.reinvite.click()
@@ -58,8 +63,8 @@ def test_partner_leaves_after_confirming(admin, make_org):
     console = PartnerConsole(partner.admin)
     assert console.value == owner.value
     console.leave.click()
-    assert "Press Leave again" in console.confirm.value
-    console.leave.click()
+    assert console.confirm.text.startswith("Leave Campaign room?") and console.value == owner.value
+    console.confirm.yes.click()
     assert "left" in console.status.text, console.status.text
     assert console.pick.options == ()
     owner.reload()
@@ -78,9 +83,12 @@ def test_org_admin_panel_users_org_roles_and_deactivation(admin, publisher):
     assert "org roles saved" in panel.status.text
     assert "Question Builder Administrator" in panel.users_table.value
     panel.deactivate.click()
+    assert panel.confirm.text.startswith("Deactivate ann?") and "deactivated" not in panel.users_table.value
+    panel.confirm.yes.click()
     assert "deactivated" in panel.status.text and "deactivated" in panel.users_table.value
     panel.user.value = publisher.admin_user_id
     panel.deactivate.click()
+    panel.confirm.yes.click()
     assert "cannot deactivate yourself" in panel.status.text
     panel.role_name.value = "Analysts"
     panel.role_rights.value = ("create_rooms",)

@@ -133,10 +133,11 @@ def _setup(service, expired: bool) -> Setup:
                            else sorted(available - {perm.value}))
                 granted = [g for g in granted if g in available]
                 role = admin.create_role(room.id, f"{perm.value}-{holds}", granted)
-                # Question Builder also needs the org entitlement: every probe user holds it, so the
-                # table shows the room permission's effect (test_partner_management covers its absence)
+                # Question Builder and Intelligence Creator also need org entitlements: every probe
+                # user holds them, so the table shows the room permission's effect
+                # (test_partner_management and test_org_roles cover their absence)
                 user = admin.create_user(f"{side}-{perm.value}-{holds}-{room.id[:8]}",
-                                         org_roles=["question_builder_admin"])
+                                         org_roles=["question_builder_admin", "intelligence_admin"])
                 admin.add_member(room.id, user.id, role.id)
                 s.clients[(side, perm, holds)] = service.client(admin.issue_token(user.id).secret)
     if expired:

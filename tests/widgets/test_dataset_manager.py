@@ -115,6 +115,8 @@ def test_provision_rules_mapping_readiness_and_unlink(admin, room):
     assert "@publisher: Publisher" not in ready and "email → email, region → region" in ready
 
     manager.unlink.click()
+    assert manager.confirm_unlink.text.startswith("Unlink ") and admin.datasets(room.id) != []
+    manager.confirm_unlink.yes.click()
     assert "dataset unlinked" in manager.room_status.text
     assert admin.datasets(room.id) == []
     assert "still missing @publisher" in manager.readiness.value

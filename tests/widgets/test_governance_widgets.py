@@ -123,6 +123,8 @@ def test_roles_administrator_locked_custom_role_and_members(admin, user_client):
 
     roles.edit_pick.label = "Analyst"
     roles.delete.click()
+    assert roles.confirm.text.startswith("Delete the role 'Analyst' in Campaign room?")
+    roles.confirm.yes.click()
     assert "users still hold the role Analyst" in roles.status.text
 
     # the analyst sees the room but may not manage roles or users: no controls are shown

@@ -352,10 +352,12 @@ def trust_partner(store: Store, actor: Actor, body: w.TrustCreate) -> list[w.Org
 
 
 def untrust_partner(store: Store, actor: Actor, org_id: str) -> list[w.Org]:
-    """Take an org off the allowlist."""
+    """Take an org off the allowlist; an org that is not on it is not found (nothing to take off)."""
     org_id = parse_uuid(org_id, "organisation")
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "org.trust.manage", resource_type="org", resource_id=org_id)
+        if all(o.id != org_id for o in rec.trusted_orgs(cur, actor.org_id)):
+            raise NotFound(f"organisation {org_id} is not on your organisation's trusted partners")
         rec.remove_trust(cur, actor.org_id, org_id)
         return _trusted(cur, actor)
 

@@ -78,8 +78,12 @@ BUILTIN_ORG_ROLES: dict[str, tuple[str, frozenset[OrgRight]]] = {
                          frozenset({OrgRight.DATA_CONNECTIONS, OrgRight.DATA_IMPORT_READ})),
 }
 
-#: room permissions that also need an org entitlement of the acting user
-ENTITLEMENTS: dict[Permission, OrgRight] = {Permission.QUESTION_BUILDER: OrgRight.QUESTION_BUILDER}
+#: room permissions that also need an org entitlement of the acting user: the org roles Question
+#: Builder Administrator and Intelligence Administrator gate authoring questions and dashboards
+ENTITLEMENTS: dict[Permission, OrgRight] = {
+    Permission.QUESTION_BUILDER: OrgRight.QUESTION_BUILDER,
+    Permission.INTELLIGENCE_CREATOR: OrgRight.INTELLIGENCE,
+}
 
 
 def rights_of_roles(keys: frozenset[str] | list[str], custom: dict[str, list[str]]) -> frozenset[str]:
@@ -99,3 +103,10 @@ def rights_of_roles(keys: frozenset[str] | list[str], custom: dict[str, list[str
     if OrgRight.ADMIN.value in rights:
         rights |= {r.value for r in OrgRight}
     return frozenset(rights)
+
+
+#: the built-in org role that grants each entitlement, named in refusals
+ENTITLEMENT_ROLES: dict[OrgRight, str] = {
+    right: next(name for key, (name, rights) in BUILTIN_ORG_ROLES.items() if key != "org_admin" and right in rights)
+    for right in ENTITLEMENTS.values()
+}

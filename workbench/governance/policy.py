@@ -20,6 +20,7 @@ from workbench.governance.audit import record
 from workbench.governance.model import Actor, Room, RoomAccess
 from workbench.governance.permissions import (
     ENTITLEMENTS,
+    ENTITLEMENT_ROLES,
     LABELS,
     OrgRight,
     Permission,
@@ -150,7 +151,7 @@ def decide_in_room(
     entitlement = ENTITLEMENTS.get(action.permission) if action.permission is not None else None
     if action.permission is not None and entitlement is not None and not has_org_right(actor, entitlement):
         return Decision(False, f"{LABELS[action.permission]} also needs the org right {entitlement.value} "
-                               "(an org role such as Question Builder Administrator)", access)
+                               f"(the org role {ENTITLEMENT_ROLES[entitlement]})", access)
     if action.check is not None:
         reason = action.check(cur, actor, access, resource_id)
         if reason is not None:
