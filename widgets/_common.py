@@ -263,12 +263,19 @@ def room_option(room: Room) -> tuple[str, str]:
     return f"{room.name} ({room.owner_org_name})", room.id
 
 
+def member_of(room: Room) -> bool:
+    """Whether the signed-in user is in ``room``: the org owns or joined it and the user holds a
+    permission there (a user of the org who was never added to the room holds none)."""
+    return room.my_org_status in ("owner", "accepted") and bool(room.my_permissions)
+
+
 def pick_room(status: Status, client: Client, dropdown: W.Dropdown, first: str | None = None) -> bool:
-    """Offer the rooms the user's org owns or has joined, ``first`` picked if there; False (said) if none."""
+    """Offer the rooms the user belongs to (the org owns or joined them and the service's policy gives
+    the user a permission there), ``first`` picked if there; False (said) if none."""
     rooms = guarded(status, client.rooms) or []
-    set_options(dropdown, [room_option(r) for r in rooms if r.my_org_status in ("owner", "accepted")], first)
+    set_options(dropdown, [room_option(r) for r in rooms if member_of(r)], first)
     if dropdown.value is None:
-        status.info("You are not in any clean room yet.")
+        status.info("You are not in any clean room yet: an admin of your organisation adds you to one.")
         return False
     return True
 

@@ -49,8 +49,10 @@ def _labels(result: RunResult) -> list[str]:
     return [" / ".join("—" if r[i] is None else str(r[i]) for i in idx) for r in result.rows]
 
 
-def result_figure(result: RunResult, measure: str, kind: str = "bar", title: str | None = None) -> go.Figure:
-    """A bar or line chart of one measure per group, with the noise's 95% interval as error bars."""
+def result_figure(result: RunResult, measure: str, kind: str = "bar", title: str | None = None,
+                  subtitle: str = "") -> go.Figure:
+    """A bar or line chart of one measure per group, with the noise's 95% interval as error bars;
+    ``subtitle`` names the settings (parameters, ε) that produced it."""
     if measure not in result.columns:
         raise ValueError(f"the result has no column {measure!r}")
     i = result.columns.index(measure)
@@ -64,9 +66,11 @@ def result_figure(result: RunResult, measure: str, kind: str = "bar", title: str
         trace = go.Bar(x=x, y=y, error_y=error, name=measure, marker_color="#3b6ea8")
     note = f"error bars: 95% noise interval ±{half:,.1f}" if half is not None else (
         "exact values (differential privacy off)" if not result.dp else "no fixed-width error bar for this column")
+    if subtitle:
+        note += f"<br>{esc(subtitle)}"
     fig = go.Figure(data=[trace])
     fig.update_layout(title=dict(text=f"{title or measure}<br><sup>{note}</sup>"), height=380,
-                      margin=dict(l=50, r=20, t=70, b=80), xaxis_title=" / ".join(keys(result)) or None,
+                      margin=dict(l=50, r=20, t=90 if subtitle else 70, b=80), xaxis_title=" / ".join(keys(result)) or None,
                       yaxis_title=measure, template="plotly_white")
     return fig
 

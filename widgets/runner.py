@@ -9,6 +9,8 @@ refuses (and charges nothing) if the question, its rules or the budget split cha
 from __future__ import annotations
 
 import datetime as dt
+import json
+import statistics
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,7 +19,7 @@ import ipywidgets as W
 from workbench.client import Client
 from workbench.wire import questions as q
 from widgets._common import (Console, Status, button, esc, guarded, heading, number_text, pick_room, set_options,
-                             show, show_figure)
+                             show, show_figure, table_html)
 from widgets.schedules import SchedulesPanel
 from widgets.charts import (
     csv_link,
@@ -174,11 +176,14 @@ class QuestionRunner(Console):
         self.kind = W.ToggleButtons(options=[("Bar", "bar"), ("Line", "line")], value="bar")
         self.chart = W.Output()
         self.download = W.HTML()
-        self.result_box = W.VBox([heading("Result", 4), self.caption, self.notice, self.table,
+        self.result_label = W.HTML()
+        self.error_warning = W.HTML()
+        self.history = RunHistory(client)
+        self.result_box = W.VBox([heading("Result", 4), self.result_label, self.caption, self.notice, self.table,
                                   W.HBox([self.measure, self.kind]), self.chart, self.download])
         self.result_box.add_class("wb-result")
         self.form = W.VBox([self.params, W.HBox([self.epsilon, self.preview, self.run_button]), self.plan_box,
-                            self.gauge, self.progress])
+                            self.error_warning, self.gauge, self.progress])
 
         self.room.observe(lambda _: self._load_questions(), names="value")
         self.follow(self.pick)
@@ -195,7 +200,7 @@ class QuestionRunner(Console):
                           names="selected_index")
         super().__init__([
             W.HTML("<h2 style='margin:4px 0'>Question runner</h2>"), self.room, self.pick, self.about,
-            self.allowed, self.form, self.status, self.result_box, self.more,
+            self.allowed, self.form, self.status, self.result_box, self.history, self.more,
         ], **kwargs)
         self.add_class("wb-runner")
         show(self.result_box, False)
@@ -219,6 +224,8 @@ class QuestionRunner(Console):
 
     def _show_question(self) -> None:
         self.question = next((x for x in self.questions if x.id == self.value), None)
+        self._clear_result()
+        self.history.set_context(self.room.value, self.question)
         self.schedules.set_context(self.room.value, self.question.id if self.question else None,
                                    self.parameters, lambda: self.epsilon.value.strip())
         self._stale()
@@ -257,6 +264,8 @@ class QuestionRunner(Console):
         self.run_button.disabled = True
         self.plan = None
         self.plan_box.value = ""
+        self.error_warning.value = ""
+        self._label_result()
 
     # plan and run ---------------------------------------------------------------------------
     def do_plan(self) -> None:
@@ -296,6 +305,7 @@ class QuestionRunner(Console):
             self.gauge.show_figures(plan.budget_before[limit], plan.budget_after[limit])
         self.run_button.disabled = False
         self.status.info("Check the cost and expected error, then press Run.")
+        self._warn_about_error(plan)
 
     def do_run(self) -> None:
         """Run exactly what was previewed; show progress, then the released result."""
@@ -320,9 +330,11 @@ class QuestionRunner(Console):
         self.progress.bar_style = "success" if result is not None else "warning"
         if result is None:
             return
+        self._result_for = self._planned_for
         self.show_result(result)
         self.status.ok(f"Answered: {run.question_name} ({len(result.rows)} rows)")
         self._stale()
+        self.history.refresh()
         self.do_plan_budget_only()
 
     def do_plan_budget_only(self) -> None:
@@ -336,6 +348,7 @@ class QuestionRunner(Console):
     def show_result(self, result: q.RunResult) -> None:
         """Table, chart, notices and download of a released result."""
         self.result = result
+        self._label_result()
         self.caption.value = privacy_caption(result)
         self.notice.value = suppression_notice(result) or k_min_notice(result)
         self.table.value = result_table_html(result)
@@ -350,5 +363,203 @@ class QuestionRunner(Console):
         if result is None or measure is None:
             return
         self.figure = result_figure(result, measure, self.kind.value,
-                                    title=f"{self.run.question_name if self.run else ''}: {measure}")
+                                    title=f"{self.run.question_name if self.run else ''}: {measure}",
+                                    subtitle=run_settings(self.run) if self.run else "")
         show_figure(self.chart, self.figure)
+
+    # the result on screen is always the one of named settings (kept apart for easy merges) ------
+    _result_for: tuple | None = None
+
+    def _clear_result(self) -> None:
+        """Another question or room: the result of the previous one goes."""
+        self.result, self.run, self._result_for = None, None, None
+        self.result_label.value = ""
+        show(self.result_box, False)
+        show(self.progress, False)
+
+    def _label_result(self) -> None:
+        """Say which run's settings made the result on screen, and whether the form still matches."""
+        if self.result is None or self.run is None:
+            self.result_label.value = ""
+            return
+        changed = self._result_for is not None and self.question is not None and self._result_for != self._request()
+        self.result_label.value = result_label(self.run, changed)
+
+    def _warn_about_error(self, plan: q.Plan) -> None:
+        """Warn when the expected error is large against the values it protects (see :func:`error_warnings`)."""
+        previous = self.history.last_release(self.client)
+        self.error_warning.value = error_warning_html(error_warnings(plan, previous))
+
+
+#: warn when a column's expected 95% error exceeds this share of the values it protects
+LARGE_ERROR_SHARE = 0.25
+
+
+def typical_values(result: q.RunResult) -> dict[str, float]:
+    """Per numeric column, the median absolute released value (what a reader of the result sees)."""
+    out: dict[str, float] = {}
+    for i, column in enumerate(result.columns):
+        values = [abs(float(r[i])) for r in result.rows
+                  if isinstance(r[i], (int, float)) and not isinstance(r[i], bool)]
+        if values:
+            out[column] = statistics.median(values)
+    return out
+
+
+def error_warnings(plan: q.Plan, previous: q.RunResult | None = None) -> list[str]:
+    """Columns whose expected error is large against the values it protects.
+
+    The values a column protects are, in order: the typical (median absolute) value of the same
+    column in this question's previous release, when the caller can read one; otherwise, for
+    counts, the room's crowd size k-min (a released group has at least k-min people, so no
+    released count is smaller). A warning is given when the 95% error half-width exceeds
+    :data:`LARGE_ERROR_SHARE` of that value: the noise would then move a typical number by more
+    than a quarter of itself in one run of twenty.
+    """
+    if not plan.dp:
+        return []
+    typical = typical_values(previous) if previous is not None else {}
+    out = []
+    for column in plan.columns:
+        if column.ci95 is None or "(hidden" in column.name:  # a hidden count is never released
+            continue
+        if column.name in typical and typical[column.name] > 0:
+            scale, what = typical[column.name], f"the typical value of the previous release ({typical[column.name]:,.1f})"
+        elif column.kind.startswith("count") and plan.k_min > 1:
+            scale, what = float(plan.k_min), f"the smallest count a group can have (k-min {plan.k_min})"
+        else:
+            continue
+        if column.ci95 > LARGE_ERROR_SHARE * scale:
+            out.append(f"{column.name}: expected error ±{column.ci95:,.1f} is {column.ci95 / scale:.0%} of {what}")
+    return out
+
+
+def error_warning_html(lines: list[str]) -> str:
+    """The warning box; empty when nothing is worth a warning."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return ("<div class='wb-large-error' style='background:#fff4e5;padding:4px 8px'><b>The noise is large "
+            f"against these numbers</b> (over {LARGE_ERROR_SHARE:.0%}):<ul>{items}</ul>Spend more ε, or ask for "
+            "fewer, larger groups, for a result worth reading.</div>")
+
+
+def run_settings(run: q.Run) -> str:
+    """A run's parameters, ε and time in one line (charts and labels name what made a result)."""
+    params = ", ".join(f"{k}={v}" for k, v in sorted(run.parameters.items())) or "default parameters"
+    eps = f"ε {number_text(run.epsilon)}" if run.dp else "exact (DP off)"
+    return f"{params}; {eps}; run {utc_time(run.created_at)}"
+
+
+def utc_time(at: str | None) -> str:
+    """An ISO instant as 'YYYY-MM-DD HH:MM UTC' (the service stamps runs to the minute)."""
+    if not at:
+        return "—"
+    when = dt.datetime.fromisoformat(at)
+    when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+    return f"{when:%Y-%m-%d %H:%M} UTC"
+
+
+def result_label(run: q.Run, changed: bool) -> str:
+    """Which settings produced the result on screen; a warning when the form no longer matches them."""
+    stale = ("<br><b style='color:#8a5300'>The form has changed since: this result is of the settings "
+             "above, not of the form.</b>") if changed else ""
+    return f"<div class='wb-result-of' style='color:#444'>Result of: {esc(run_settings(run))}{stale}</div>"
+
+
+class RunHistory(W.VBox):
+    """The runs of one question the caller's org can see: parameters, ε, who, when, status, manifest."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.room_id: str | None = None
+        self.question: q.Question | None = None
+        self.runs: list[q.Run] = []
+        self._names: dict[str, str] = {}
+        self._previous: tuple[str, q.RunResult | None] | None = None
+        self.status = Status()
+        self.table = W.HTML()
+        self.pick = W.Dropdown(description="Run", options=[], layout=W.Layout(width="460px"))
+        self.show_manifest = button("Show manifest")
+        self.manifest = W.HTML()
+        self.show_manifest.on_click(lambda _: self.do_manifest())
+        self.pick.observe(lambda _: setattr(self.manifest, "value", ""), names="value")
+        self.body = W.VBox([self.table, W.HBox([self.pick, self.show_manifest]), self.manifest, self.status])
+        self.box = W.Accordion(children=[self.body], selected_index=None, titles=("Run history of this question",))
+        self.box.observe(lambda change: self.refresh() if change["new"] == 0 else None, names="selected_index")
+        super().__init__([self.box])
+        self.add_class("wb-run-history")
+
+    def set_context(self, room_id: str | None, question: q.Question | None) -> None:
+        """Follow the runner's room and question (fetches only while the panel is open)."""
+        self.room_id, self.question, self._previous = room_id, question, None
+        self.runs, self.table.value, self.manifest.value = [], "", ""
+        self.status.clear()
+        show(self, question is not None)
+        if question is not None and self.box.selected_index == 0:
+            self.refresh()
+
+    def _who(self, run: q.Run) -> str:
+        if not self._names and self.room_id:
+            me = guarded(self.status, self.client.whoami)
+            members = guarded(self.status, lambda: self.client.members(self.room_id or "")) or []
+            self._names = {m.user_id: m.user_name for m in members}
+            room = guarded(self.status, lambda: self.client.room(self.room_id or ""))
+            if room is not None:
+                self._names["org:" + room.owner_org_id] = room.owner_org_name
+                self._names.update({"org:" + p.org_id: p.org_name for p in room.partners})
+            if me is not None:
+                self._names[me.user.id] = f"you ({me.user.name})"
+                self._names["org:" + me.org.id] = me.org.name
+        return self._names.get(run.user_id) or f"someone at {self._names.get('org:' + run.org_id, 'a partner')}"
+
+    def refresh(self) -> None:
+        """Fetch the question's runs, newest first."""
+        self._previous = None
+        if self.room_id is None or self.question is None:
+            return
+        room_id, qid = self.room_id, self.question.id
+        runs = guarded(self.status, lambda: self.client.runs(room_id, qid))
+        if runs is None:
+            return
+        self.runs = runs
+        self.table.value = table_html(
+            ["when", "who", "parameters", "ε", "status", "run"],
+            [(utc_time(r.created_at), self._who(r),
+              ", ".join(f"{k}={v}" for k, v in sorted(r.parameters.items())) or "default",
+              number_text(r.epsilon) if r.dp else "exact (DP off)", r.status, r.id[:8]) for r in runs],
+            css_class="wb-runs", empty="no runs of this question yet")
+        set_options(self.pick, [(f"{utc_time(r.created_at)} · {r.id[:8]} · {r.status}", r.id) for r in runs],
+                    self.pick.value)
+        self.status.clear()
+
+    def do_manifest(self) -> None:
+        """Show the picked run's manifest: what it read, the noise it added, its ledger entries."""
+        run_id = self.pick.value
+        if run_id is None or self.room_id is None:
+            self.status.error("pick a run first")
+            return
+        room_id = self.room_id
+        manifest = guarded(self.status, lambda: self.client.manifest(room_id, run_id))
+        if manifest is None:
+            self.manifest.value = ""
+            return
+        body = json.dumps(manifest.model_dump(), indent=2, sort_keys=True, default=str)
+        self.manifest.value = (f"<details open class='wb-manifest'><summary>Manifest of run {esc(run_id[:8])}"
+                               f"</summary><pre style='white-space:pre-wrap;max-height:320px;overflow:auto'>"
+                               f"{esc(body)}</pre></details>")
+        self.status.clear()
+
+    def last_release(self, client: Client) -> q.RunResult | None:
+        """The latest succeeded release of the question the caller may read (None: none, or not allowed)."""
+        if self.room_id is None or self.question is None:
+            return None
+        if self._previous is not None and self._previous[0] == self.question.id:
+            return self._previous[1]
+        room_id, qid = self.room_id, self.question.id
+        quiet = Status()  # no earlier release to compare with is not an error of the run
+        runs = guarded(quiet, lambda: client.runs(room_id, qid)) or []
+        done = next((r for r in runs if r.status == "succeeded" and r.dp), None)
+        result = guarded(quiet, lambda: client.run_result(room_id, done.id)) if done else None
+        self._previous = (qid, result)
+        return result

@@ -92,10 +92,20 @@ class GovernanceAPI:
         return [w.Org(**o) for o in self._request("DELETE", f"/api/v1/org/trusted-partners/{org_id}")]
 
     def audit(self, *, room_id: str | None = None, actor_user_id: str | None = None,
-              action: str | None = None, limit: int = 500) -> list[w.AuditEvent]:
-        """Audit events of your org's actions and on your org's resources, newest first."""
-        params = {k: v for k, v in dict(room_id=room_id, actor_user_id=actor_user_id, action=action,
-                                        limit=limit).items() if v is not None}
+              action: str | None = None, limit: int = 500, since: dt.datetime | None = None,
+              until: dt.datetime | None = None, before_seq: int | None = None,
+              reads: bool = True) -> list[w.AuditEvent]:
+        """Audit events of your org's actions and on your org's resources, newest first.
+
+        ``since``/``until`` (aware datetimes, ``until`` excluded) bound the time; ``before_seq``
+        asks for the page after one ending at that seq; ``reads=False`` leaves out allowed reads.
+        """
+        params: dict[str, Any] = {k: v for k, v in dict(
+            room_id=room_id, actor_user_id=actor_user_id, action=action, limit=limit,
+            since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+            before_seq=before_seq).items() if v is not None}
+        if not reads:
+            params["reads"] = "false"
         return [w.AuditEvent(**e) for e in self._request("GET", "/api/v1/org/audit", params=params)]
 
     # rooms

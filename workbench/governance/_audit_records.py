@@ -90,9 +90,21 @@ def chained(cur: Any, *, after_seq: int = -1, limit: int = 10_000) -> list[Store
     )
 
 
+#: allowed events of these actions are reads (hidden on request); a refused read is always shown
+READ_SUFFIXES = (".read", ".list")
+READ_ACTIONS = ("partner.directory", "run.manifest", "question.check", "run.limits.read")
+
+
 def for_org(cur: Any, org_id: str, *, room_id: str | None, actor_user_id: str | None,
-            action: str | None, limit: int) -> list[OrgEvent]:
-    """Events an org may read: its own actions and actions on its resources, newest first."""
+            action: str | None, limit: int, since: dt.datetime | None = None,
+            until: dt.datetime | None = None, before_seq: int | None = None,
+            reads: bool = True) -> list[OrgEvent]:
+    """Events an org may read: its own actions and actions on its resources, newest first.
+
+    ``since``/``until`` bound occurred_at (``until`` excluded); ``before_seq`` pages back from a
+    seq (keyset paging: a page never shifts when new events arrive); ``reads=False`` leaves out
+    allowed reads, so the actions that changed something are not buried under page views.
+    """
     sql = (
         "SELECT e.seq, e.occurred_at, e.actor_user_id, u.name AS actor_name, e.actor_org_id,"
         " e.action, e.room_id, e.resource_type, e.resource_id, e.resource_org_id, e.outcome,"
@@ -104,6 +116,16 @@ def for_org(cur: Any, org_id: str, *, room_id: str | None, actor_user_id: str | 
         if value is not None:
             sql += f" AND e.{column} = ?"
             params.append(value)
+    for clause, value in ((" AND e.occurred_at >= ?", since), (" AND e.occurred_at < ?", until),
+                          (" AND e.seq < ?", before_seq)):
+        if value is not None:
+            sql += clause
+            params.append(value)
+    if not reads:
+        likes = " OR ".join("e.action LIKE ?" for _ in READ_SUFFIXES)
+        marks = ", ".join("?" for _ in READ_ACTIONS)
+        sql += f" AND NOT (e.outcome <> 'denied' AND ({likes} OR e.action IN ({marks})))"
+        params += [f"%{suffix}" for suffix in READ_SUFFIXES] + list(READ_ACTIONS)
     sql += " ORDER BY e.seq DESC LIMIT ?"
     params.append(limit)
     return fetch_all(cur, OrgEvent, sql, params)

@@ -209,12 +209,18 @@ def events_for_org(
     actor_user_id: str | None = None,
     action: str | None = None,
     limit: int = 500,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    before_seq: int | None = None,
+    reads: bool = True,
 ) -> list[dict[str, Any]]:
-    """Events an org may read: its own actions and actions on its resources, newest first."""
+    """Events an org may read: its own actions and actions on its resources, newest first
+    (filters and paging: :func:`workbench.governance._audit_records.for_org`)."""
     flush(cur)
     out = []
     for event in rec.for_org(cur, org_id, room_id=room_id, actor_user_id=actor_user_id,
-                             action=action, limit=max(1, min(int(limit), 10_000))):
+                             action=action, limit=max(1, min(int(limit), 10_000)), since=since,
+                             until=until, before_seq=before_seq, reads=reads):
         item = {name: getattr(event, name) for name in ORG_EVENT_FIELDS}
         item["at"] = event.occurred_at.isoformat()
         item["detail"] = json.loads(event.detail) if event.detail else None

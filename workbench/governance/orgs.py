@@ -5,6 +5,7 @@ Each operation is one transaction: authorise (one call to ensure_allowed), valid
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from typing import Any
@@ -374,11 +375,19 @@ def list_trusted(store: Store, actor: Actor) -> list[w.Org]:
 
 def read_audit(
     store: Store, actor: Actor, *, room_id: str | None = None, actor_user_id: str | None = None,
-    action: str | None = None, limit: int = 500,
+    action: str | None = None, limit: int = 500, since: dt.datetime | None = None,
+    until: dt.datetime | None = None, before_seq: int | None = None, reads: bool = True,
 ) -> list[w.AuditEvent]:
-    """Events of the caller's org's actions and on its resources."""
+    """Events of the caller's org's actions and on its resources, newest first; a page of them
+    (``before_seq``), within [since, until), reads left out with ``reads=False``."""
+    for name, when in (("since", since), ("until", until)):
+        if when is not None and when.tzinfo is None:
+            raise InvalidInput(f"{name} needs a time zone: write it as 2026-12-01T00:00:00+00:00")
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("the date range is empty: 'since' must come before 'until'")
     with store.reader() as cur:
         ensure_allowed(cur, actor, "org.audit.read", resource_type="audit")
         events = events_for_org(cur, actor.org_id, room_id=room_id, actor_user_id=actor_user_id,
-                                action=action, limit=limit)
+                                action=action, limit=limit, since=since, until=until,
+                                before_seq=before_seq, reads=reads)
     return [w.AuditEvent(**e) for e in events]

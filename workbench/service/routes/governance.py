@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -75,9 +76,15 @@ def untrust_partner(org_id: str, actor: Actor = Who, store: Store = Db) -> list[
 @router.get("/org/audit", response_model=list[w.AuditEvent])
 def read_audit(
     room_id: str | None = None, actor_user_id: str | None = None, action: str | None = None,
-    limit: int = Query(default=500, ge=1, le=10_000), actor: Actor = Who, store: Store = Db,
+    limit: int = Query(default=500, ge=1, le=10_000),
+    since: dt.datetime | None = Query(default=None, description="first instant, with its time zone"),
+    until: dt.datetime | None = Query(default=None, description="end instant (excluded), with its time zone"),
+    before_seq: int | None = Query(default=None, ge=1, description="the next page: events older than this seq"),
+    reads: bool = Query(default=True, description="false leaves out allowed reads"),
+    actor: Actor = Who, store: Store = Db,
 ) -> list[w.AuditEvent]:
-    return orgs.read_audit(store, actor, room_id=room_id, actor_user_id=actor_user_id, action=action, limit=limit)
+    return orgs.read_audit(store, actor, room_id=room_id, actor_user_id=actor_user_id, action=action, limit=limit,
+                           since=since, until=until, before_seq=before_seq, reads=reads)
 
 
 @router.get("/rooms", response_model=list[w.Room])
