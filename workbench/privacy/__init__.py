@@ -6,8 +6,9 @@ data-dependent group keys (``release_keys``), applies crowd-size suppression (``
 does the exact budget arithmetic of the ledger (``Budget``, ``remaining``, ``check_spend``).
 
 Map: budget (exact budget amounts and arithmetic; no OpenDP, so parsing an amount never loads
-it), _sensitivity (the one sensitivity derivation), _plan (budget split, accuracy), _release
-(mechanisms), _opendp (the single OpenDP import). The names of _plan and _release load on first
+it), _sensitivity (the one sensitivity derivation), _plan (budget split, accuracy), _targets (the
+smallest epsilon that meets accuracy targets), _release (mechanisms), _intervals (intervals of
+released ratios), _opendp (the single OpenDP import). The names of _plan and _release load on first
 use: importing this package for a budget amount does not pay for OpenDP.
 """
 
@@ -39,14 +40,17 @@ if TYPE_CHECKING:
         avg_ci_half_width,
         plan_release,
     )
-    from workbench.privacy._release import release, release_keys, suppress
+    from workbench.privacy._release import release, release_keys, release_with_intervals, suppress
+    from workbench.privacy._targets import TargetSolution, parse_target, solve_targets
 
 #: names whose modules import OpenDP, loaded when first asked for
 _WITH_OPENDP = {
     **dict.fromkeys(("Aggregate", "AggregatePlan", "KeyPlan", "NoisePlan", "ReleasePlan",
                      "accuracy", "aggregate_kind", "avg_ci_half_width", "plan_release"),
                     "workbench.privacy._plan"),
-    **dict.fromkeys(("release", "release_keys", "suppress"), "workbench.privacy._release"),
+    **dict.fromkeys(("release", "release_keys", "release_with_intervals", "suppress"),
+                    "workbench.privacy._release"),
+    **dict.fromkeys(("TargetSolution", "parse_target", "solve_targets"), "workbench.privacy._targets"),
 }
 
 
@@ -67,16 +71,20 @@ __all__ = [
     "LedgerEntry",
     "NoisePlan",
     "ReleasePlan",
+    "TargetSolution",
     "accuracy",
     "aggregate_kind",
     "avg_ci_half_width",
     "check_spend",
     "display",
     "l1_sensitivity",
+    "parse_target",
     "plan_release",
     "release",
     "release_keys",
+    "release_with_intervals",
     "remaining",
+    "solve_targets",
     "spent",
     "suppress",
     "to_fraction",

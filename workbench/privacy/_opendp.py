@@ -105,6 +105,11 @@ def laplace_accuracy(scale: float, alpha: float) -> float:
     return value if isfinite(value) and value > 0 else 0.0
 
 
+def laplace_scale_for(accuracy: float, alpha: float) -> float:
+    """The discrete Laplace scale whose (1 - alpha) half-width is ``accuracy`` (OpenDP's helper)."""
+    return float(dp.accuracy_to_discrete_laplacian_scale(accuracy, alpha))
+
+
 def noisy_vector(scale: float, values: list[int]) -> list[int]:
     """One release of ``values`` with fresh OS-randomness discrete Laplace noise."""
     return list(laplace_vector(scale)(values))

@@ -3,9 +3,12 @@
 The split of the budget (documented once, here):
 
 - Every noisy vector is one measurement: a count, count_distinct or sum is one; an avg is two
-  (its noisy sum and its noisy count).
+  (its noisy sum and its noisy count), unless the question releases that sum or that count
+  already: then the avg reuses the released vector (``sum_of``/``count_of``) and costs nothing
+  for it (post-processing is free).
 - With private (data-dependent) group keys, the key release by threshold is one more measurement.
-- Epsilon is split evenly across all measurements. Delta is spent only by the key threshold: with
+- Epsilon is split evenly across all measurements, unless the caller gives each measurement its
+  own share (``shares``, as the accuracy-target solver in ``_targets`` does). Delta is spent only by the key threshold: with
   public keys nothing uses it and nothing is charged; with private keys the threshold gets all of it.
 - The plan charges exactly the epsilon asked for (and the delta, if the keys are private). The
   epsilon OpenDP's own maps report for each measurement is recorded next to it, and planning fails
@@ -14,7 +17,7 @@ The split of the budget (documented once, here):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from math import isfinite
@@ -54,6 +57,11 @@ class Aggregate:
     max_rows: int = 1
     #: most groups one privacy unit contributes to
     max_groups: int = 1
+    #: an avg only: the released sum (same column, bounds and scale) it divides, instead of a
+    #: noisy sum of its own
+    sum_of: str | None = None
+    #: an avg only: the released row count it divides by, instead of a noisy count of its own
+    count_of: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or "__" in self.name:
@@ -78,12 +86,16 @@ class Aggregate:
             raise InvalidInput(f"{self.name}: a {self.kind} takes no clamping bounds; leave lower and upper unset")
         if self.scale != 1 and not bounded:
             raise InvalidInput(f"{self.name}: a {self.kind} is an integer already; leave scale at 1")
+        if self.kind != "avg" and (self.sum_of is not None or self.count_of is not None):
+            raise InvalidInput(f"{self.name}: only an avg reuses a released sum or count")
 
     @property
     def vectors(self) -> tuple[str, ...]:
         """Names of the exact integer vectors ``release`` expects for this aggregate."""
         if self.kind == "avg":
-            return (f"{self.name}__sum", f"{self.name}__count")
+            return tuple(v for v, reused in ((f"{self.name}__sum", self.sum_of),
+                                              (f"{self.name}__count", self.count_of))
+                         if reused is None)
         return (self.name,)
 
     @property
@@ -121,7 +133,7 @@ class AggregatePlan:
     """The plan of one output column."""
 
     aggregate: Aggregate
-    #: its measurements: one, or two for an avg (sum then count)
+    #: its own measurements: one, or up to two for an avg (the sum and count it does not reuse)
     parts: tuple[NoisePlan, ...]
     #: the epsilon these measurements use (OpenDP's figures, summed)
     epsilon: Fraction
@@ -130,8 +142,10 @@ class AggregatePlan:
     #: L1 sensitivity in integer units (for an avg: of its noisy sum; see parts)
     sensitivity: int
     #: expected (1 - alpha) error half-width in released units; None for an avg, whose error
-    #: depends on the group size (use ``avg_ci_half_width``)
+    #: depends on the group size (use ``avg_ci_half_width``, or the per-row intervals)
     ci_half_width: float | None
+    #: an avg only: the (sum, count) measurements it divides, its own or reused ones
+    ratio: tuple[NoisePlan, NoisePlan] | None = None
 
     @property
     def name(self) -> str:
@@ -164,7 +178,8 @@ class ReleasePlan:
     #: exactly what the ledger is charged
     epsilon: Fraction
     delta: Fraction
-    #: the share of epsilon each measurement was planned with
+    #: the share of epsilon each measurement was planned with (with per-measurement shares:
+    #: their mean)
     epsilon_share: Fraction
     #: the significance level of the ci_half_width figures
     alpha: float
@@ -227,7 +242,8 @@ def avg_ci_half_width(plan: AggregatePlan, group_rows: int, alpha: float = 0.05)
     if agg.kind != "avg":
         raise InvalidInput(f"{agg.name} is a {agg.kind}, not an avg; use its ci_half_width")
     _check_alpha(alpha)
-    total, count = plan.parts
+    assert plan.ratio is not None
+    total, count = plan.ratio
     e_sum = accuracy(total.integer_scale, alpha / 2) / total.fixed_point
     e_count = accuracy(count.integer_scale, alpha / 2)
     lower, upper = agg.clamp
@@ -243,6 +259,40 @@ def _check_alpha(alpha: float) -> None:
         raise InvalidInput(f"alpha must be between 0 and 1 (e.g. 0.05 for 95%), got {alpha!r}")
 
 
+#: the name of the key-threshold measurement in ``shares``
+KEYS = "group keys"
+
+
+def measurements(aggregates: Sequence[Aggregate], *, keys_public: bool) -> list[str]:
+    """The names of the noisy measurements a release of ``aggregates`` makes, in plan order."""
+    names = [v for a in aggregates for v in a.vectors]
+    return names + ([] if keys_public else [KEYS])
+
+
+def _reused(agg: Aggregate, planned: dict[str, AggregatePlan], own: tuple[NoisePlan, ...]
+            ) -> tuple[NoisePlan, NoisePlan]:
+    """The (sum, count) measurements an avg divides: its own, or released columns it reuses."""
+    mine = {p.vector: p for p in own}
+    if agg.sum_of is None:
+        total = mine[f"{agg.name}__sum"]
+    else:
+        other = planned.get(agg.sum_of)
+        if other is None or other.kind != "sum" or (other.aggregate.lower, other.aggregate.upper,
+                                                    other.aggregate.scale) != (agg.lower, agg.upper, agg.scale):
+            raise InvalidInput(f"{agg.name}: sum_of must name a released sum of the same column, "
+                               f"bounds and scale; {agg.sum_of!r} is not one")
+        total = other.parts[0]
+    if agg.count_of is None:
+        count = mine[f"{agg.name}__count"]
+    else:
+        other = planned.get(agg.count_of)
+        if other is None or other.kind != "count":
+            raise InvalidInput(f"{agg.name}: count_of must name a released row count; "
+                               f"{agg.count_of!r} is not one")
+        count = other.parts[0]
+    return total, count
+
+
 def plan_release(
     aggregates: Sequence[Aggregate],
     *,
@@ -251,8 +301,13 @@ def plan_release(
     n_groups: int,
     keys_public: bool,
     alpha: float = 0.05,
+    shares: Mapping[str, Fraction] | None = None,
 ) -> ReleasePlan:
-    """Plan a release: per-measurement noise, OpenDP-checked cost and expected error; spends nothing."""
+    """Plan a release: per-measurement noise, OpenDP-checked cost and expected error; spends nothing.
+
+    ``shares`` gives each measurement (see :func:`measurements`) its own epsilon; they must add
+    up to ``epsilon`` exactly. Without it, epsilon is split evenly.
+    """
     aggregates = tuple(aggregates)
     if not aggregates:
         raise InvalidInput("nothing to release: give at least one aggregate")
@@ -276,40 +331,55 @@ def plan_release(
             "set a delta budget > 0 or give the column a public value list"
         )
 
-    n_measurements = sum(len(a.vectors) for a in aggregates) + (0 if keys_public else 1)
-    share = eps / n_measurements
-    plans = []
-    for agg in aggregates:
+    names_measured = measurements(aggregates, keys_public=keys_public)
+    if shares is None:
+        share = eps / len(names_measured)
+        split = dict.fromkeys(names_measured, share)
+    else:
+        split = {name: to_fraction(shares.get(name, 0), name=f"epsilon share of {name}")
+                 for name in names_measured}
+        if set(shares) - set(names_measured):
+            raise InvalidInput(f"shares name unknown measurements {sorted(set(shares) - set(names_measured))}")
+        if any(v == 0 for v in split.values()) or sum(split.values(), Fraction(0)) != eps:
+            raise InvalidInput("every measurement needs a share above 0, and the shares must add up "
+                               "to epsilon")
+        share = eps / len(names_measured)
+    planned: dict[str, AggregatePlan] = {}
+    for agg in sorted(aggregates, key=lambda a: a.kind == "avg"):
         bounds = {"max_rows": agg.max_rows, "max_groups": agg.max_groups}
         count_kind: Literal["count", "count_distinct"] = (
             "count_distinct" if agg.kind == "count_distinct" else "count")
         if agg.kind in ("count", "count_distinct"):
             parts: tuple[NoisePlan, ...] = (
-                _part(agg.name, "count", l1_sensitivity(count_kind, **bounds), 1, share, alpha),
+                _part(agg.name, "count", l1_sensitivity(count_kind, **bounds), 1, split[agg.name], alpha),
             )
         else:
             sum_sens = l1_sensitivity("sum", lower=agg.lower, upper=agg.upper, scale=agg.scale, **bounds)
-            parts = (_part(agg.vectors[0], "sum", sum_sens, agg.scale, share, alpha),)
-            if agg.kind == "avg":
-                parts += (_part(agg.vectors[1], "count", l1_sensitivity("count", **bounds), 1, share, alpha),)
-        first = parts[0]
-        plans.append(
-            AggregatePlan(
-                aggregate=agg,
-                parts=parts,
-                epsilon=sum((p.epsilon for p in parts), Fraction(0)),
-                noise_scale=first.noise_scale,
-                sensitivity=first.sensitivity,
-                ci_half_width=None if agg.kind == "avg" else first.ci_half_width,
-            )
+            parts = ()
+            for vector in agg.vectors:
+                if vector.endswith("__count"):
+                    parts += (_part(vector, "count", l1_sensitivity("count", **bounds), 1, split[vector], alpha),)
+                else:
+                    parts += (_part(vector, "sum", sum_sens, agg.scale, split[vector], alpha),)
+        ratio = _reused(agg, planned, parts) if agg.kind == "avg" else None
+        first = ratio[0] if ratio is not None else parts[0]
+        planned[agg.name] = AggregatePlan(
+            aggregate=agg,
+            parts=parts,
+            epsilon=sum((p.epsilon for p in parts), Fraction(0)),
+            noise_scale=first.noise_scale,
+            sensitivity=first.sensitivity,
+            ci_half_width=None if agg.kind == "avg" else first.ci_half_width,
+            ratio=ratio,
         )
+    plans = [planned[name] for name in names]
 
     keys = None
     if not keys_public:
         max_rows = max(a.max_rows for a in aggregates)
         max_groups = max(a.max_groups for a in aggregates)
         d_in = (max_groups, max_groups * max_rows, max_rows)
-        key_scale = _opendp.calibrate_threshold_scale(d_in, share)
+        key_scale = _opendp.calibrate_threshold_scale(d_in, split[KEYS])
         threshold, key_eps, key_delta = _opendp.calibrate_threshold(key_scale, d_in, dlt)
         keys = KeyPlan(integer_scale=key_scale, threshold=threshold, d_in=d_in, epsilon=key_eps, delta=key_delta)
 

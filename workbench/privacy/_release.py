@@ -13,6 +13,7 @@ from typing import Any
 
 from workbench.errors import InvalidInput
 from workbench.privacy import _opendp
+from workbench.privacy._intervals import ratio_intervals
 from workbench.privacy._plan import ReleasePlan
 
 
@@ -31,13 +32,8 @@ def _int_vector(name: str, values: Sequence[Any]) -> list[int]:
     return out
 
 
-def release(plan: ReleasePlan, exact: Mapping[str, Sequence[int]]) -> dict[str, list[float]]:
-    """Add the planned noise to exact integer vectors and return values in real units.
-
-    ``exact`` holds one vector per measurement (see ``Aggregate.vectors``): one entry per group in
-    the same fixed key order for every vector; sums in fixed-point integers; an avg as
-    ``<name>__sum`` and ``<name>__count``. Charge the ledger for ``plan.budget`` before calling.
-    """
+def _noisy(plan: ReleasePlan, exact: Mapping[str, Sequence[int]]) -> dict[str, list[int]]:
+    """Every planned measurement's vector with fresh noise, in integer units."""
     expected = {part.vector for agg in plan.aggregates for part in agg.parts}
     missing = sorted(expected - exact.keys())
     extra = sorted(exact.keys() - expected)
@@ -49,21 +45,69 @@ def release(plan: ReleasePlan, exact: Mapping[str, Sequence[int]]) -> dict[str, 
         raise InvalidInput(f"exact vectors must all have one entry per group; got lengths {sorted(lengths)}")
     if plan.keys_public and lengths and lengths != {plan.n_groups}:
         raise InvalidInput(f"the plan has {plan.n_groups} public groups but the vectors have {lengths.pop()}")
+    return {part.vector: _opendp.noisy_vector(part.integer_scale, vectors[part.vector])
+            for agg in plan.aggregates for part in agg.parts}
 
+
+def _outputs(plan: ReleasePlan, noisy: Mapping[str, list[int]]) -> dict[str, list[float]]:
+    """Released values in real units; an avg is its noisy sum over its noisy count (free)."""
     released: dict[str, list[float]] = {}
     for agg in plan.aggregates:
-        noisy = [_opendp.noisy_vector(part.integer_scale, vectors[part.vector]) for part in agg.parts]
         spec = agg.aggregate
         if spec.kind in ("count", "count_distinct"):
-            released[spec.name] = [float(v) for v in noisy[0]]
+            released[spec.name] = [float(v) for v in noisy[agg.parts[0].vector]]
         elif spec.kind == "sum":
-            released[spec.name] = [v / spec.scale for v in noisy[0]]
+            released[spec.name] = [v / spec.scale for v in noisy[agg.parts[0].vector]]
         else:
+            assert agg.ratio is not None
             lower, upper = spec.clamp
+            sums, counts = (noisy[part.vector] for part in agg.ratio)
             released[spec.name] = [
-                min(max((s / spec.scale) / max(c, 1), lower), upper) for s, c in zip(*noisy, strict=True)
+                min(max((s / spec.scale) / max(c, 1), lower), upper) for s, c in zip(sums, counts, strict=True)
             ]
     return released
+
+
+def _intervals(plan: ReleasePlan, noisy: Mapping[str, list[int]], released: Mapping[str, list[float]]
+               ) -> dict[str, list[tuple[float, float]]]:
+    """Per aggregate and row, the (1 - alpha) interval of the value before noise.
+
+    Counts and sums: the value plus or minus OpenDP's accuracy for the scale. Avgs: Fieller's
+    inversion over the two noise laws (``_intervals``).
+    """
+    out: dict[str, list[tuple[float, float]]] = {}
+    for agg in plan.aggregates:
+        spec = agg.aggregate
+        if agg.ratio is None:
+            half = agg.ci_half_width or 0.0
+            out[spec.name] = [(v - half, v + half) for v in released[spec.name]]
+            continue
+        total, count = agg.ratio
+        lower, upper = spec.clamp
+        found = ratio_intervals(noisy[total.vector], noisy[count.vector], sum_scale=total.integer_scale,
+                                count_scale=count.integer_scale, lower=lower * spec.scale,
+                                upper=upper * spec.scale, alpha=plan.alpha)
+        out[spec.name] = [(a / spec.scale, b / spec.scale) for a, b in found]
+    return out
+
+
+def release(plan: ReleasePlan, exact: Mapping[str, Sequence[int]]) -> dict[str, list[float]]:
+    """Add the planned noise to exact integer vectors and return values in real units.
+
+    ``exact`` holds one vector per measurement (see ``Aggregate.vectors``): one entry per group in
+    the same fixed key order for every vector; sums in fixed-point integers; an avg's own
+    ``<name>__sum`` and ``<name>__count`` (none for what it reuses). Charge the ledger for
+    ``plan.budget`` before calling.
+    """
+    return _outputs(plan, _noisy(plan, exact))
+
+
+def release_with_intervals(plan: ReleasePlan, exact: Mapping[str, Sequence[int]]
+                           ) -> tuple[dict[str, list[float]], dict[str, list[tuple[float, float]]]]:
+    """:func:`release`, plus every released value's (1 - alpha) interval (post-processing, free)."""
+    noisy = _noisy(plan, exact)
+    released = _outputs(plan, noisy)
+    return released, _intervals(plan, noisy, released)
 
 
 def _key_order(key: tuple) -> Any:

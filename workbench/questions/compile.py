@@ -59,8 +59,13 @@ class OutputAggregate:
     upper: float | None = None
     #: fixed-point factor for sum/avg
     scale: int = 1
-    #: the exact vectors the query returns for it (an avg has "__sum" and "__count")
+    #: the exact vectors the query returns for it (an avg has "__sum" and "__count", less
+    #: what it reuses)
     vectors: tuple[str, ...] = ()
+    #: DP avg only: the released SUM of the same column it divides (no noisy sum of its own)
+    sum_of: str | None = None
+    #: DP avg only: the released COUNT(*) it divides by (no noisy count of its own)
+    count_of: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +145,7 @@ def compile_question(
 
     aggs: list[OutputAggregate] = []
     agg_sql: list[exp.Expr] = []
+    reuse = _avg_reuse(outputs, original_forms) if mode == "dp" else {}
     for (name, expr), first in zip(outputs, original_forms, strict=True):
         form = aggregate_form(expr)
         if form is None or first is None:
@@ -162,9 +168,11 @@ def compile_question(
         kind, scale, vectors, sql_parts = _aggregate_sql(
             name, form.kind, form.column is not None, vname, lower, upper, mode, j, params,
             is_identity=first.column is not None and _is_identity(parsed, first.column, bindings),
-            max_rows=question.max_rows, max_groups=question.max_groups)
+            max_rows=question.max_rows, max_groups=question.max_groups,
+            reused=reuse.get(name, (None, None)))
+        sum_of, count_of = reuse.get(name, (None, None))
         aggs.append(OutputAggregate(name=name, kind=kind, lower=lower, upper=upper, scale=scale,
-                                    vectors=vectors))
+                                    vectors=vectors, sum_of=sum_of, count_of=count_of))
         agg_sql.extend(sql_parts)
     if mode == "dp":
         units: exp.Expr = exp.func("COUNT_IF", exp.EQ(this=exp.column("__rn"),
@@ -480,6 +488,7 @@ def _clamp(value: exp.Expr, j: int, params: dict[str, Any], lower: float,
 def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: float | None,
                    upper: float | None, mode: Mode, j: int, params: dict[str, Any], *,
                    is_identity: bool, max_rows: int, max_groups: int,
+                   reused: tuple[str | None, str | None] = (None, None),
                    ) -> tuple[str, int, tuple[str, ...], list[exp.Expr]]:
     col = exp.column(vname)
     if kind == "count":
@@ -508,8 +517,32 @@ def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: fl
     total = exp.cast(exp.func("COALESCE", exp.Sum(this=fixed), exp.Literal.number(0)), "BIGINT")
     if kind == "sum":
         return "sum", scale, (name,), [exp.alias_(total, name)]
-    return "avg", scale, (f"{name}__sum", f"{name}__count"), [
-        exp.alias_(total, f"{name}__sum"), exp.alias_(exp.Count(this=col), f"{name}__count")]
+    # an avg divides a noisy sum by a noisy count, reusing those the question releases anyway
+    parts = [(f"{name}__sum", total), (f"{name}__count", exp.Count(this=col))]
+    own = [(v, e) for (v, e), r in zip(parts, reused, strict=True) if r is None]
+    return "avg", scale, tuple(v for v, _ in own), [exp.alias_(e, v) for v, e in own]
+
+
+def _avg_reuse(outputs: list[tuple[str, exp.Expr]], forms: list[Any]
+               ) -> dict[str, tuple[str | None, str | None]]:
+    """Per DP avg, the released SUM of the same column and the released COUNT(*) it can divide
+    instead of noisy vectors of its own (post-processing is free).
+
+    The avg's count counts the rows of its group after contribution bounding, as COUNT(*) does:
+    its clamped value is never NULL (GREATEST skips a NULL), so the two vectors are equal.
+    """
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for (name, expr), first in zip(outputs, forms, strict=True):
+        form = aggregate_form(expr)
+        if form is None or first is None or form.kind != "avg":
+            continue
+        same_sum = next((n for (n, e), f in zip(outputs, forms, strict=True)
+                         if f is not None and f.kind == "sum" and first.column is not None
+                         and f.column == first.column), None)
+        rows = next((n for (n, e), f in zip(outputs, forms, strict=True)
+                     if f is not None and f.kind == "count" and f.column is None), None)
+        out[name] = (same_sum, rows)
+    return out
 
 
 def _bounded(key_cols: list[str], question: Question, params: dict[str, Any]) -> exp.Select:

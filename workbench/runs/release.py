@@ -45,7 +45,8 @@ class Table:
 def aggregates_for(compiled: Compiled, k_min: int) -> tuple[list[Aggregate], str | None, bool]:
     """Privacy specs of the outputs, plus a hidden distinct-unit count when k-min needs one."""
     aggs = [Aggregate(name=a.name, kind=aggregate_kind(a.kind), lower=a.lower, upper=a.upper,
-                      scale=a.scale, max_rows=compiled.max_rows, max_groups=compiled.max_groups)
+                      scale=a.scale, max_rows=compiled.max_rows, max_groups=compiled.max_groups,
+                      sum_of=a.sum_of, count_of=a.count_of)
             for a in compiled.aggregates]
     if k_min <= 1:
         return aggs, None, False
