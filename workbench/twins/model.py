@@ -112,7 +112,7 @@ class Choice:
 
 
 def choose_columns(columns: Sequence[tuple[str, str]], rules: AnalysisRules, *,
-                   domains: Mapping[str, Sequence[str]], bounds: Mapping[str, Sequence[float]],
+                   domains: Mapping[str, Sequence[Any]], bounds: Mapping[str, Sequence[float]],
                    bins: int) -> Choice:
     """The modelled columns from (name, type) pairs in file order, with public domains only.
 
@@ -341,7 +341,7 @@ def marginal_error(real: np.ndarray, twin: np.ndarray, models: Sequence[ColumnMo
             flat = flat * models[i].cells + cells[:, i]
         return _normalised(np.bincount(flat, minlength=int(np.prod(size))).astype(float))
 
-    def errors(groups: list[tuple[int, ...]]) -> tuple[float, float]:
+    def errors(groups: Sequence[tuple[int, ...]]) -> tuple[float, float]:
         if not groups:
             return 0.0, 0.0
         diffs = [np.abs(shares(real, g) - shares(twin, g)) for g in groups]
