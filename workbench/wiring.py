@@ -25,6 +25,8 @@ from workbench.questions import actions as questions_actions
 from workbench.runs import actions as runs_actions
 from workbench.runs.operations import drop_derived_runs
 from workbench.schedules import actions as schedules_actions
+from workbench.twins import actions as twins_actions
+from workbench.twins.operations import drop_twins_of_unlinked_data
 
 #: every package's actions, one line per package
 ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
@@ -36,6 +38,7 @@ ACTION_SETS: tuple[tuple[registry.Action, ...], ...] = (
     contract_actions.ACTIONS,
     schedules_actions.ACTIONS,
     audiences_actions.ACTIONS,
+    twins_actions.ACTIONS,
 )
 
 #: what an unlink removes besides the dataset, in this order: charts draw runs, so they go first
@@ -43,6 +46,7 @@ UNLINK_HOOKS: tuple[hooks.UnlinkHook, ...] = (
     drop_charts_of_unlinked_data,
     drop_derived_runs,
     drop_cohorts_of_unlinked_data,
+    drop_twins_of_unlinked_data,
 )
 
 _lock = threading.Lock()

@@ -16,10 +16,11 @@ from workbench.client.governance import GovernanceAPI
 from workbench.client.questions import QuestionsAPI
 from workbench.client.runs import RunsAPI
 from workbench.client.schedules import SchedulesAPI
+from workbench.client.twins import TwinsAPI
 
 
 class Client(GovernanceAPI, DatasetsAPI, ExternalDataAPI, QuestionsAPI, RunsAPI, DashboardsAPI, ContractAPI,
-             AudiencesAPI, SchedulesAPI):
+             AudiencesAPI, SchedulesAPI, TwinsAPI):
     """Talks to the clean room service; the same methods over HTTP or in-process."""
 
     def __init__(self, http: httpx.Client) -> None:

@@ -31,7 +31,7 @@ log = logging.getLogger("workbench.service")
 
 #: domain routers, included when their module exists (datasets, questions, runs, dashboards)
 ROUTERS = ("governance", "data", "external", "questions", "runs", "dashboards", "contract", "schedules",
-           "audiences")
+           "audiences", "twins")
 
 
 def _envelope(status: int, code: str, message: str, **details: Any) -> JSONResponse:
