@@ -71,8 +71,8 @@ class ContractPanel(W.VBox):
                 f" · <b>open proposals:</b> {shown.open_proposals}</div>")
             self.budgets.value = table_html(
                 ["data party", "ε budget", "ε spent", "δ budget", "δ spent"],
-                [(p.org_name, p.epsilon_total, p.epsilon_spent, p.delta_total, p.delta_spent)
-                 for p in shown.parties], css_class="wb-party-budgets",
+                [(p.org_name, p.epsilon_total, _theirs(p.epsilon_spent), p.delta_total,
+                  _theirs(p.delta_spent)) for p in shown.parties], css_class="wb-party-budgets",
                 empty="no party has provisioned data yet")
         self.proposals = guarded(self.status, lambda: self.client.proposals(room.id)) or []
         self.table.value = table_html(
@@ -117,3 +117,8 @@ class ContractPanel(W.VBox):
             f"<span class='wb-verified' style='color:#1b6e20'>Verified {result.length} ledger "
             f"entries ({result.recomputed} of yours recomputed); head <code>{esc(result.head[:16])}"
             f"</code>; {esc(since)}</span>")
+
+
+def _theirs(spent: str | None) -> str:
+    """Another party's spend is its own (the service sends None); say so instead of a number."""
+    return "not shown" if spent is None else spent

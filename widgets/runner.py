@@ -100,9 +100,10 @@ class BudgetGauge(W.VBox):
 
 def tightest(plan: q.Plan) -> int | None:
     """The index of the charged party with the least ε left after the run (it limits the run)."""
-    if not plan.budget_after:
-        return None
-    return min(range(len(plan.budget_after)), key=lambda i: _dec(plan.budget_after[i].epsilon_left))
+    shown = [i for i, b in enumerate(plan.budget_after) if b.epsilon_left is not None]
+    if not shown:
+        return None  # only other parties are charged: their figures are theirs
+    return min(shown, key=lambda i: _dec(plan.budget_after[i].epsilon_left))
 
 
 def k_min_notice(result: q.RunResult) -> str:
@@ -119,9 +120,14 @@ def party_table(plan: q.Plan) -> str:
     """Each charged party's ε left now and after the run (every party whose data it reads pays)."""
     if not plan.budget_before:
         return ""
+    def left(f: q.BudgetFigures) -> str:
+        if f.epsilon_left is None:  # another party's: only whether it covers the run
+            return "enough" if f.enough else "not enough"
+        return number_text(f.epsilon_left)
+
     rows = "".join(
-        f"<tr><td>{esc(b.org_name or b.org_id)}</td><td>{esc(number_text(b.epsilon_left))} of "
-        f"{esc(number_text(b.epsilon_total))}</td><td>{esc(number_text(a.epsilon_left))}</td></tr>"
+        f"<tr><td>{esc(b.org_name or b.org_id)}</td><td>{esc(left(b))} of "
+        f"{esc(number_text(b.epsilon_total))}</td><td>{esc(left(a))}</td></tr>"
         for b, a in zip(plan.budget_before, plan.budget_after, strict=True))
     return ("<table class='wb-parties'><thead><tr><th>charged party</th><th>ε left now</th>"
             f"<th>ε left after</th></tr></thead><tbody>{rows}</tbody></table>")
@@ -294,7 +300,7 @@ class QuestionRunner(Console):
             f"{'<ul>' + notes + '</ul>' if notes else ''}"
             f"<div class='wb-fingerprint' style='color:#666;font-size:small'>plan {esc(plan.fingerprint[:12])}"
             "</div></div>")
-        short = [b for b in plan.budget_before if _dec(plan.epsilon) > _dec(b.epsilon_left)]
+        short = [b for b in plan.budget_before if not b.enough]
         if plan.dp and short:
             names = ", ".join(esc(b.org_name or b.org_id) for b in short)
             self.plan_box.value += ("<div class='wb-overspend' style='color:#b00020'>This needs more ε than "

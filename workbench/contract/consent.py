@@ -349,7 +349,7 @@ def set_floor(store: Store, actor: Actor, room_id: str, dataset_id: str, body: w
                                 resource_org_id=actor.org_id,
                                 detail={"k_min": body.k_min})
         rec.set_floor(cur, room_id, dataset_id, actor.org_id, body.k_min, actor.user_id)
-        return _protections(cur, access.room)
+        return _protections(cur, actor, access)
 
 
 def may_set_floor(cur: Any, actor: Actor, access: Any, dataset_id: str | None) -> str | None:
@@ -362,18 +362,20 @@ def may_set_floor(cur: Any, actor: Actor, access: Any, dataset_id: str | None) -
     return None
 
 
-def _protections(cur: Any, room: Room) -> w.Protections:
+def _protections(cur: Any, actor: Actor, access: RoomAccess) -> w.Protections:
+    room = access.room
     floors = {f.dataset_id: f.k_min for f in rec.floors(cur, room.id)}
     parties = []
     names = rec.org_names(cur, data_parties(cur, room.id))
     for org_id, org_name in names:
         fig = budgets.figures(cur, room, org_id)
+        shown = budgets.sees_figures(actor.org_id, access.is_owner, org_id)
         parties.append(w.PartyBudget(
             org_id=org_id, org_name=org_name,
             epsilon_total=display(fig.total.epsilon, up=False),
-            epsilon_spent=display(fig.spent.epsilon, up=True),
+            epsilon_spent=display(fig.spent.epsilon, up=True) if shown else None,
             delta_total=display(fig.total.delta, up=False),
-            delta_spent=display(fig.spent.delta, up=True)))
+            delta_spent=display(fig.spent.delta, up=True) if shown else None))
     return w.Protections(room_id=room.id, room_k_min=room.k_min, dataset_floors=floors,
                          effective_k_min=max([room.k_min, *floors.values()]),
                          dp_enabled=room.dp_enabled,
@@ -386,7 +388,7 @@ def protections(store: Store, actor: Actor, room_id: str) -> w.Protections:
     with store.reader() as cur:
         access = ensure_allowed_in_room(cur, actor, "contract.protections.read", room_id=room_id,
                                 resource_type="room", resource_id=room_id)
-        return _protections(cur, access.room)
+        return _protections(cur, actor, access)
 
 
 def strictest(cur: Any, access: RoomAccess) -> RoomAccess:

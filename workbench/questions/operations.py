@@ -111,11 +111,13 @@ def _out(cur: Any, actor: Actor, rec: QuestionRecord, spec: Question) -> w.Quest
 
 #: shown with every check verdict in a room without differential privacy
 EXACT_NOTICE = (
-    "Differential privacy is OFF in this room: results are exact, protected only by the crowd-size "
-    "rule (k-min) and by the narrow shapes exact rooms accept (inner joins on the identity, "
-    "filters that only pick released groups from public value lists). This is weaker than "
-    "differential privacy: results of different questions (a total and its parts, a joined and "
-    "an unjoined count) can still be combined to learn about small groups.")
+    "Differential privacy is OFF in this room: results are exact. Each run reads only people whose "
+    "whole public profile (the datasets they are in, their public-list values) at least k-min "
+    "people share, and exact rooms accept only shapes whose rows are unions of those crowds, so "
+    "no difference of results isolates a smaller group. This is weaker than differential "
+    "privacy: knowing all but one member of a crowd tells the last one's values, results before "
+    "and after a change of data or rules can be compared, and a party that builds its dataset "
+    "around people it knows can defeat any crowd rule.")
 
 
 def _report(cur: Any, room_id: str, spec: Question, dp: bool) -> w.CheckReport:

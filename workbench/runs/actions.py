@@ -15,6 +15,7 @@ from workbench.questions import _records as questions
 from workbench.questions import terms
 from workbench.questions.permissions import QuestionPermission, allowed
 from workbench.runs import _records as rec
+from workbench.runs import budgets
 
 P = Permission
 QP = QuestionPermission
@@ -75,8 +76,8 @@ def _own_run(cur: Any, actor: Any, access: Any, run_id: str | None) -> str | Non
 
 
 def _budget_reader(cur: Any, actor: Any, access: Any, org_id: str | None) -> str | None:
-    """One's own party's budget, or any party's for the room owner."""
-    if org_id is None or org_id == actor.org_id or access.is_owner:
+    """One's own party's budget, or any party's for the room owner (budgets.sees_figures)."""
+    if org_id is None or budgets.sees_figures(actor.org_id, access.is_owner, org_id):
         return None
     return "only the room owner may read another organisation's budget"
 

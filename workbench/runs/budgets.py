@@ -85,6 +85,14 @@ def figures(cur: Any, room: Room, org_id: str) -> Figures:
     return Figures(total=total, spent=spent_of(entries), left=remaining(total, entries))
 
 
+def sees_figures(viewer_org_id: str, viewer_is_owner: bool, org_id: str) -> bool:
+    """Whether a party may see another party's spent and left budget: its own always, any
+    party's for the room owner (who lowers budgets and proposes raises). Everyone else sees a
+    party's agreed total and, in a plan, only whether its budget covers the run. The budget.read
+    policy, plans and the contract's protections all decide with this one function."""
+    return viewer_is_owner or viewer_org_id == org_id
+
+
 def sources_of(cur: Any, room_id: str, dataset_ids: Iterable[str]) -> list[Source]:
     """The connections behind provisioned datasets (each once), for caps."""
     found: dict[str, Source] = {}

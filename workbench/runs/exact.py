@@ -131,9 +131,8 @@ def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Com
         return compiled
     tree = compiled.tree.copy()
     with_ = tree.args.get("with_")
-    src = next((c.this for c in (with_.expressions if with_ else [])
-                if c.alias == "__src"), None)
-    if not isinstance(src, exp.Select) or not src.expressions \
+    src = next((c.this for c in with_.expressions if c.alias == "__src"), None) if with_ else None
+    if with_ is None or not isinstance(src, exp.Select) or not src.expressions \
             or src.expressions[0].alias != "__pu":
         raise RuntimeError("an exact question compiled without its __src person column")
     pu = src.expressions[0].this.copy()

@@ -149,18 +149,22 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
                     fingerprint=fingerprint)
 
 
-def _figures(cur: Any, access: RoomAccess, org_id: str, extra: Budget | None = None,
-             names: dict[str, str] | None = None) -> w.BudgetFigures:
+def _figures(cur: Any, actor: Actor, access: RoomAccess, org_id: str, cost: Budget,
+             after: bool, names: dict[str, str]) -> w.BudgetFigures:
+    """A charged party's budget before (or after) the run: its total and whether it covers the
+    run for everyone, what is left only for whoever budgets.sees_figures allows."""
     f = budgets.figures(cur, access.room, org_id)
     left = f.left
-    if extra is not None:
-        left = Budget(epsilon=max(left.epsilon - extra.epsilon, Fraction(0)),
-                      delta=max(left.delta - extra.delta, Fraction(0)))
-    return w.BudgetFigures(org_id=org_id, org_name=(names or {}).get(org_id, ""),
+    if after:
+        left = Budget(epsilon=max(left.epsilon - cost.epsilon, Fraction(0)),
+                      delta=max(left.delta - cost.delta, Fraction(0)))
+    shown = budgets.sees_figures(actor.org_id, access.is_owner, org_id)
+    return w.BudgetFigures(org_id=org_id, org_name=names.get(org_id, ""),
                            epsilon_total=display(f.total.epsilon, up=False),
                            delta_total=display(f.total.delta, up=False),
-                           epsilon_left=display(left.epsilon, up=False),
-                           delta_left=display(left.delta, up=False))
+                           epsilon_left=display(left.epsilon, up=False) if shown else None,
+                           delta_left=display(left.delta, up=False) if shown else None,
+                           enough=f.left.covers(cost))
 
 
 def _columns(p: Prepared) -> tuple[list[w.ColumnPlan], list[str]]:
@@ -206,8 +210,9 @@ def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w
             n_groups=len(p.compiled.key_values) if p.compiled.key_values is not None else None,
             k_min=access.room.k_min, max_rows=p.compiled.max_rows,
             max_groups=p.compiled.max_groups, columns=columns,
-            budget_before=[_figures(cur, access, o, names=names) for o in charged],
-            budget_after=[_figures(cur, access, o, p.cost, names) for o in charged],
+            budget_before=[_figures(cur, actor, access, o, p.cost, False, names)
+                           for o in charged],
+            budget_after=[_figures(cur, actor, access, o, p.cost, True, names) for o in charged],
             receivers=p.receivers, notes=notes, parties=p.parties, fingerprint=p.fingerprint,
         )
 

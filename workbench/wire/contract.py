@@ -105,9 +105,10 @@ class PartyBudget(BaseModel):
     org_id: str
     org_name: str
     epsilon_total: str
-    epsilon_spent: str
+    #: spent: shown to the party itself and the room owner only (None to other parties)
+    epsilon_spent: str | None = None
     delta_total: str
-    delta_spent: str
+    delta_spent: str | None = None
 
 
 class Protections(BaseModel):
@@ -121,7 +122,8 @@ class Protections(BaseModel):
     effective_k_min: int
     dp_enabled: bool
     open_proposals: int
-    #: every data party's budget and spend: each party sees what protects the others too
+    #: every data party's agreed budget (what protects the others too); its spend only for the
+    #: party itself and the room owner
     parties: list[PartyBudget] = []
 
 

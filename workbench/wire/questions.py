@@ -158,8 +158,11 @@ class BudgetFigures(BaseModel):
     org_name: str = ""
     epsilon_total: str
     delta_total: str
-    epsilon_left: str
-    delta_left: str
+    #: what is left: shown to the party itself and the room owner only (None to others)
+    epsilon_left: str | None = None
+    delta_left: str | None = None
+    #: whether what the party has left covers the run (shown to everyone)
+    enough: bool = True
 
 
 class Plan(BaseModel):
