@@ -86,14 +86,17 @@ class BudgetGauge(W.VBox):
 
     def show_figures(self, before: q.BudgetFigures, after: q.BudgetFigures | None = None) -> None:
         """Fill the gauge from the service's exact figures."""
+        shown = (after or before).epsilon_left
+        if before.epsilon_left is None or shown is None:
+            return  # another party's figures are its own; the plan says whether they suffice
         total = _dec(before.epsilon_total)
-        left = _dec((after or before).epsilon_left)
+        left = _dec(shown)
         self.bar.max = float(total) if total > 0 else 1.0
         self.bar.value = float(max(left, Decimal(0)))
         share = (left / total) if total > 0 else Decimal(0)
         self.bar.bar_style = "success" if share > Decimal("0.5") else ("warning" if share > Decimal("0.2") else "danger")
         now = f"ε left now: {number_text(before.epsilon_left)} of {number_text(before.epsilon_total)}"
-        then = f"; after this run: <b>{number_text(after.epsilon_left)}</b>" if after else ""
+        then = f"; after this run: <b>{number_text(shown)}</b>" if after else ""
         whose = f"{esc(before.org_name)}: " if before.org_name else ""
         self.label.value = f"<span class='wb-budget-text'>{whose}{esc(now)}{then}</span>"
 
@@ -103,7 +106,7 @@ def tightest(plan: q.Plan) -> int | None:
     shown = [i for i, b in enumerate(plan.budget_after) if b.epsilon_left is not None]
     if not shown:
         return None  # only other parties are charged: their figures are theirs
-    return min(shown, key=lambda i: _dec(plan.budget_after[i].epsilon_left))
+    return min(shown, key=lambda i: _dec(plan.budget_after[i].epsilon_left or "0"))
 
 
 def k_min_notice(result: q.RunResult) -> str:
