@@ -6,8 +6,9 @@ Three processes, so each peak memory (ru_maxrss) is its own:
    visit more) and advertiser buyers (S of the publisher's users plus strangers), ingested
    through the in-process client; then the matched cohort is built through the service (timed);
 2. service: the lookalike trained and sized through the service (timed, peak memory);
-3. plain: the same cohort as a plain DuckDB join and the same scikit-learn fit and scoring on the
-   same arrays read straight from the Parquet files (timed, peak memory).
+3. plain: the same cohort as a plain DuckDB join and the same scikit-learn fits and scoring (the
+   per-block models of the curve, then the scoring model) on the same arrays read straight from
+   the Parquet files (timed, peak memory).
 
 Reports the ratios service / plain and the lookalike's recall on held-out seed members against
 random selection. Usage: python bench/audiences.py [--users N] [--seed-size S] [--out DIR]
@@ -139,7 +140,7 @@ def plain(out: Path) -> dict:
     import pandas as pd
 
     from workbench.audiences import _records as rec
-    from workbench.audiences.lookalike import train
+    from workbench.audiences.lookalike import GRID, blocks_for, train
 
     con = duckdb.connect()
     started = time.perf_counter()
@@ -156,14 +157,12 @@ def plain(out: Path) -> dict:
     frame["__seed"] = frame["__member"].isin(buyers)
     cols = [rec.ColumnInfo(name=f, type="integer" if f == "visits" else "text", pii=False,
                            is_identity=False) for f in FEATURES]
-    trained = train(frame, cols, 1, 0.2)
+    trained = train(frame, cols, 1, 0.2, blocks_for(int(n)))
     train_s = time.perf_counter() - started
-    held = trained.exact_curve[-1]
-    curve = [{"percent": pct, "recall": round(c / held, 4), "random_recall": round(nn / len(frame), 4)}
-             for pct, nn, c in zip((1, 2, 5, 10, 20, 30, 50, 75, 100), trained.grid_n,
-                                   trained.exact_curve[:-1], strict=True)]
+    curve = [{"percent": pct, "recall": round(r, 4), "random_recall": pct / 100}
+             for pct, r in zip(GRID, trained.exact_curve, strict=True)]
     return {"cohort_rows": int(n), "cohort_s": round(cohort_s, 3), "train_s": round(train_s, 2),
-            "fit_score_s": round(trained.seconds, 2), "curve": curve,
+            "fit_score_s": round(trained.seconds, 2), "blocks": trained.blocks, "curve": curve,
             "peak_mb": round(_peak_mb()), "peak_before_mb": round(base)}
 
 
@@ -213,7 +212,7 @@ def main() -> None:
         "cohort_size_dp": info["cohort_size_dp"], "cohort_size_exact": base["cohort_rows"],
         "lookalike_service_s": svc["train_s"], "lookalike_plain_s": base["train_s"],
         "lookalike_ratio": round(svc["train_s"] / max(base["train_s"], 1e-9), 2),
-        "pick_size_s": svc["pick_s"],
+        "pick_size_s": svc["pick_s"], "blocks": base["blocks"],
         "peak_service_mb": svc["peak_mb"], "peak_plain_mb": base["peak_mb"],
         "peak_ratio": round(svc["peak_mb"] / max(base["peak_mb"], 1), 2),
         "recall_service_dp": {f'{p["percent"]:g}%': f'{p["recall"]:.3f} vs random {p["random_recall"]:.3f}'

@@ -159,10 +159,11 @@ class AudiencesConsole(Console):
                     self.destination.value)
         history = guarded(self.status, lambda: self.client.activations(room)) or []
         self.history.value = table_html(
-            ["when", "cohort", "version", "format", "members", "cap"],
+            ["when", "cohort", "version", "format", "members", "cap", "source"],
             [[h.created_at[:19], h.cohort_name, h.cohort_version, h.format,
-              h.manifest.get("members"),
-              f"{h.frequency_cap['impressions']} per {h.frequency_cap['per']}"] for h in history],
+              "exporter only" if h.manifest.get("members") is None else h.manifest["members"],
+              f"{h.frequency_cap['impressions']} per {h.frequency_cap['per']}",
+              h.source_status or "linked"] for h in history],
             empty="no activation yet")
 
     def _org_id(self) -> str | None:

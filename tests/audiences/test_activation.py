@@ -1,5 +1,5 @@
 """Activation: exports of the activation party's own ids only, in four formats with a manifest,
-behind per-dataset consent, an activation grant and a destination under the configured root;
+behind per-dataset consent, the room permission Activate Audiences and a destination under the configured root;
 audited and listed for every party. Each refusal writes nothing."""
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ def _files(root: Path) -> list[Path]:
 
 @pytest.fixture
 def ready(room, activation_root):
-    """A matched cohort, both datasets consented, the owner's admin granted activation."""
+    """A matched cohort, both datasets consented; the owner's admin holds Activate Audiences
+    through its Administrator role."""
     qid = add_user_list(room)
     cohort = room.owner.create_cohort(room.id, "Buyers", qid, {"min_amount": 0}, epsilon="1")
     room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
     room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
-    room.owner.grant_activation(room.id, room.owner.whoami().user.id)
     return room, cohort, activation_root
 
 
@@ -69,10 +69,15 @@ def test_exports_parse_and_hold_only_the_activation_partys_ids(ready, fmt):
     assert manifest["run_manifest"]["question_id"] == cohort.question_id
     assert "SHA-256" in manifest["identifiers"]
     assert act.files[0].lines == len(data.read_text().splitlines())
-    # every party sees the export, in the history and in its audit log
-    assert [a.id for a in room.partner.activations(room.id)] == [act.id]
+    # every party sees the export, in the history and in its audit log; only the exporter sees
+    # the exact member count and the files' digests (the partner reads the released size)
+    (seen,) = room.partner.activations(room.id)
+    assert seen.id == act.id and seen.manifest["members"] is None
+    assert {(f.lines, f.sha256) for f in seen.files} == {(0, "")}
+    assert room.owner.activations(room.id)[0].manifest["members"] == 200
     events = room.partner.audit(room_id=room.id, action="audience.activation.exported")
     assert [e.resource_id for e in events] == [act.id]
+    assert events[0].detail["size"] == cohort.size and "members" not in events[0].detail
 
 
 def test_a_lookalike_exports_activation_party_ids_only(ready):
@@ -104,17 +109,51 @@ def test_consent_is_off_by_default_and_only_the_owner_sets_it(room, activation_r
     assert {p.allowed for p in room.partner.activation_policies(room.id)} == {False}
 
 
-def test_activation_needs_the_grant_and_the_activation_party(ready):
+def test_activation_needs_the_room_permission_and_the_activation_party(ready, user_client):
+    """Activation is a room permission held through roles: a runner without it is refused (so
+    are destinations), and a partner holding it is still not the activation party."""
     room, cohort, root = ready
     dest = room.owner.create_destination(room.id, "csv", "csv", "out")
-    room.owner.grant_activation(room.id, room.owner.whoami().user.id, allowed=False)
-    with pytest.raises(wb.errors.PermissionDenied, match="activation permission"):
-        room.owner.activate(room.id, cohort.id, dest.id, impressions=1, per="day")
-    with pytest.raises(wb.errors.PermissionDenied, match="activation party"):
-        room.partner.activate(room.id, cohort.id, dest.id, impressions=1, per="day")
+    runner = room.owner.create_role(room.id, "Runner", ["create_delete_question_runs",
+                                                        "view_reports"])
+    client, user_id = user_client(room.owner, "runner")
+    room.owner.add_member(room.id, user_id, runner.id)
+    with pytest.raises(wb.errors.PermissionDenied, match="Activate Audiences"):
+        client.activate(room.id, cohort.id, dest.id, impressions=1, per="day")
+    with pytest.raises(wb.errors.PermissionDenied, match="Activate Audiences"):
+        client.create_destination(room.id, "mine", "csv", "mine")
+    activator = room.owner.create_role(room.id, "Activator", ["activate_audiences"])
+    room.owner.remove_member(room.id, user_id)
+    room.owner.add_member(room.id, user_id, activator.id)
+    client.activate(room.id, cohort.id, dest.id, impressions=1, per="day")
     with pytest.raises(wb.errors.PermissionDenied):
-        room.partner.grant_activation(room.id, room.partner.whoami().user.id)
-    assert _files(root) == []
+        room.partner.activate(room.id, cohort.id, dest.id, impressions=1, per="day")
+    assert len(_files(root)) == 2 and len(room.owner.activations(room.id)) == 1
+
+
+def test_a_partner_gets_activation_only_when_the_owner_makes_it_available(ready):
+    """The owner (Partner Management) cannot give a partner's role Activate Audiences unless
+    the partner's available permissions include it; then the partner, as activation party,
+    exports."""
+    room, cohort, root = ready
+    with pytest.raises(wb.errors.InvalidInput, match="not available"):
+        room.owner.create_role(room.id, "Partner activator", ["activate_audiences"],
+                               org_id=room.partner_org)
+    with pytest.raises(wb.errors.PermissionDenied, match="Activate Audiences"):
+        room.partner.create_destination(room.id, "theirs", "csv", "theirs")
+    available = room.owner.room(room.id).partners[0].available_permissions
+    room.owner.set_partner_permissions(room.id, room.partner_org,
+                                       [*available, "activate_audiences"])
+    role = room.owner.create_role(room.id, "Partner activator", ["activate_audiences"],
+                                  org_id=room.partner_org)
+    assert role.permissions == ["activate_audiences"]
+    room.owner.set_audience_terms(room.id, activation_org_id=room.partner_org)
+    qid = add_user_list(room, "SELECT a.email FROM publisher p JOIN advertiser a "
+                              "ON p.email = a.email")
+    theirs = room.owner.create_cohort(room.id, "Their buyers", qid, {}, epsilon="1")
+    dest = room.partner.create_destination(room.id, "theirs", "csv", "theirs")
+    room.partner.activate(room.id, theirs.id, dest.id, impressions=1, per="day")
+    assert [a.cohort_id for a in room.owner.activations(room.id)] == [theirs.id]
 
 
 @pytest.mark.parametrize("path", ["../outside", "/tmp", "a/../../b", "a\\..\\b", ".", "a/./b"])

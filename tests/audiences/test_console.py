@@ -10,7 +10,6 @@ def test_the_console_builds_rates_trains_and_activates(room, activation_root):
     add_user_list(room)
     room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
     room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
-    room.owner.grant_activation(room.id, room.owner.whoami().user.id)
     ui = AudiencesConsole(room.owner, room.id)
     assert ui.room.value == room.id and ui.question.options[0][0] == "buyers"
     assert list(ui.param_widgets) == ["min_amount"]

@@ -45,7 +45,6 @@ def test_audiences_end_to_end_over_http(live_service, activation_root):
         room.owner.train_lookalike(room.id, "bad", cohort.id, ["email"], epsilon="1")
     room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
     room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
-    room.owner.grant_activation(room.id, room.owner.whoami().user.id)
     dest = room.owner.create_destination(room.id, "Monetize", "xandr", "xandr/buyers")
     act = room.owner.activate(room.id, cohort.id, dest.id, impressions=5, per="week")
     (folder,) = (activation_root / "xandr" / "buyers").iterdir()

@@ -17,24 +17,50 @@ def seeded(room):
     return room, cohort
 
 
-def test_a_lookalike_curve_beats_random_and_a_size_is_picked(seeded):
+def test_a_lookalike_curve_is_charged_to_every_party_and_a_size_is_picked(seeded):
     room, seed = seeded
-    left = float(room.partner.budget(room.id).epsilon_left)
-    # a large epsilon: the curve's 40 held-out members under noise of scale 10/ε
+    before = {c: float(c.budget(room.id).epsilon_left) for c in (room.owner, room.partner)}
     look = room.owner.train_lookalike(room.id, "buyers lookalike", seed.id,
                                       ["segment", "visits", "region"], random_seed=7,
                                       epsilon="20")
     assert look.kind == "modeled" and look.status == "trained" and look.size is None
     assert look.random_seed == 7 and look.features == ["segment", "visits", "region"]
-    assert float(room.partner.budget(room.id).epsilon_left) == pytest.approx(left - 20)
-    curve = {p.percent: p for p in look.curve}
-    # the buyers are a third of the users and their features give them away
-    assert curve[50].recall > curve[50].random_recall + 0.2
-    assert curve[100].random_recall == 1.0
+    # charged like a run, to every data party (the curve and the user count share it)
+    for client, left in before.items():
+        assert float(client.budget(room.id).epsilon_left) == pytest.approx(left - 20)
+    assert look.epsilon_spent == "20"
+    # ~200 released seed members: B from the released size, the method stated in the manifest
+    blocks = max(1, seed.size // 100)
+    assert look.manifest["blocks"] == blocks and f"1/{blocks}" in look.manifest["curve"]
+    assert [p.percent for p in look.curve] == [1, 2, 5, 10, 20, 30, 50, 75, 100]
+    assert all(0 <= p.recall <= 1 for p in look.curve)
+    users = look.curve[-1].top_n  # the released number of users
+    assert look.curve[-1].random_recall == 1.0
     picked = room.owner.pick_lookalike_size(room.id, look.id, percent=30)
-    assert picked.status == "ready" and picked.size == 180 and picked.version == 1
+    assert picked.status == "ready" and picked.size == -(-users * 30 // 100)
+    assert picked.version == 1
     again = room.owner.pick_lookalike_size(room.id, look.id, top_n=120)
     assert again.size == 120 and again.version == 2
+
+
+def test_the_size_grid_comes_from_a_noisy_user_count(seeded):
+    """The 100% point was the exact number of the activation party's users: now the grid, the
+    percentages and the size errors all use the released count."""
+    room, seed = seeded
+    released = []
+    for i in range(5):
+        look = room.owner.train_lookalike(room.id, f"grid {i}", seed.id, ["visits"],
+                                          random_seed=i, epsilon="0.5")
+        n = look.curve[-1].top_n
+        assert [p.top_n for p in look.curve] == [max(1, -(-n * p // 100))
+                                                for p in (1, 2, 5, 10, 20, 30, 50, 75, 100)]
+        released.append(n)
+    # 600 users; with epsilon 0.25 on the count, five exact answers in a row have odds ~3e-5
+    assert set(released) != {600}
+    look_n = released[-1]
+    with pytest.raises(wb.errors.InvalidInput, match=f"{look_n:,} users") as refused:
+        room.owner.pick_lookalike_size(room.id, look.id, top_n=look_n + 1)
+    assert "600" not in str(refused.value) or look_n == 600
 
 
 def test_training_is_deterministic_with_a_recorded_seed(seeded):

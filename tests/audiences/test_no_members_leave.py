@@ -17,7 +17,6 @@ def test_no_response_or_audit_event_carries_an_identity(room, activation_root):
     room.owner.pick_lookalike_size(room.id, look.id, top_n=100)
     room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
     room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
-    room.owner.grant_activation(room.id, room.owner.whoami().user.id)
     dest = room.owner.create_destination(room.id, "csv", "csv", "out")
     room.owner.activate(room.id, cohort.id, dest.id, impressions=1, per="day")
     seen = []

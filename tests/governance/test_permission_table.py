@@ -23,6 +23,8 @@ from tests.runs.room import BANDS, Q1_SQL, REGIONS, Room, add_q1, build_room
 
 #: permissions that only read: allowed in an expired (read-only) room
 READS = {P.VIEW_REPORTS, P.INTELLIGENCE_VIEWER, P.VIEW_FLOWS}
+#: used by the room's activation party only (the owner unless the audience terms say otherwise)
+ACTIVATION_PARTY = {P.ACTIVATE_AUDIENCES}
 
 
 @dataclass
@@ -83,6 +85,7 @@ PROBES: dict[P, Callable[[wb.Client, Setup, str], object]] = {
     # recorded); the flow run itself is what Flow Runs allows
     P.FLOW_RUNS: lambda c, s, side: c.run_flow(s.room_id, s.flow_id),
     P.VIEW_FLOWS: lambda c, s, side: c.flows(s.room_id),
+    P.ACTIVATE_AUDIENCES: _via_policy("audience.activate"),
 }
 ALL_PARTNER = sorted(p.value for p in P if p not in OWNER_ONLY)
 #: a schedule fires as an ordinary run of its owner, so scheduling needs the Runs permission too
@@ -152,7 +155,7 @@ def rooms(live_service) -> dict[bool, Setup]:
 
 def expected(side: str, perm: P, holds: bool, expired: bool) -> str:
     """The rule, written independently of the policy module."""
-    if not holds or (side == "partner" and perm in OWNER_ONLY):
+    if not holds or (side == "partner" and perm in OWNER_ONLY | ACTIVATION_PARTY):
         return "denied"
     if expired and perm not in READS:
         return "expired"

@@ -168,7 +168,6 @@ def test_a_cohort_name_cannot_plant_a_formula_in_a_csv_export(dp_audience_room, 
     cohort = room.owner.create_cohort(room.id, name, qid, {"min_amount": 0}, epsilon="1")
     room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
     room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
-    room.owner.grant_activation(room.id, room.owner.whoami().user.id)
     dest = room.owner.create_destination(room.id, "sheet", "csv", "sheets")
     room.owner.activate(room.id, cohort.id, dest.id, impressions=3, per="day")
     (data,) = [p for p in (activation_root / "sheets").rglob("members*") if p.is_file()]

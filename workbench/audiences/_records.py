@@ -106,6 +106,11 @@ class Activation:
     manifest: str
     created_by: str
     created_at: Any
+    #: the export's folder relative to the activation root (None: made before it was recorded)
+    folder: str | None = None
+    #: None while every dataset the cohort read is linked; "source unlinked" after
+    source_status: str | None = None
+    source_unlinked_at: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -273,9 +278,10 @@ def seeded_by(cur: Any, cohort_id: str) -> list[str]:
 
 
 def cohorts_reading(cur: Any, room_id: str, dataset_id: str) -> list[str]:
-    """Ids of the cohorts of a room derived from a dataset (directly or through their seed)."""
-    rows = cur.execute("SELECT id FROM cohorts WHERE room_id = ? AND list_contains(datasets, ?)",
-                       [room_id, dataset_id]).fetchall()
+    """Ids of the cohorts of a room derived from a dataset (directly, through their seed, or as
+    the dataset whose identities are their members)."""
+    rows = cur.execute("SELECT id FROM cohorts WHERE room_id = ? AND (list_contains(datasets, ?)"
+                       " OR member_dataset_id = ?)", [room_id, dataset_id, dataset_id]).fetchall()
     return [i for (i,) in rows]
 
 
@@ -361,28 +367,6 @@ def drop_policy(cur: Any, dataset_id: str) -> None:
     cur.execute("DELETE FROM activation_policies WHERE dataset_id = ?", [dataset_id])
 
 
-def granted(cur: Any, room_id: str, user_id: str) -> bool:
-    """Whether a user holds the activation permission in a room."""
-    return scalar(cur, "SELECT count(*) FROM activation_grants WHERE room_id = ? AND user_id = ?",
-                  [room_id, user_id]) > 0
-
-
-def grants(cur: Any, room_id: str) -> list[str]:
-    """Users holding the activation permission in a room."""
-    rows = cur.execute("SELECT user_id FROM activation_grants WHERE room_id = ? ORDER BY user_id",
-                       [room_id]).fetchall()
-    return [u for (u,) in rows]
-
-
-def set_grant(cur: Any, room_id: str, user_id: str, allowed: bool, by: str) -> None:
-    """Give or take the activation permission."""
-    cur.execute("DELETE FROM activation_grants WHERE room_id = ? AND user_id = ?",
-                [room_id, user_id])
-    if allowed:
-        cur.execute("INSERT INTO activation_grants (room_id, user_id, granted_by) VALUES (?,?,?)",
-                    [room_id, user_id, by])
-
-
 def user_org(cur: Any, user_id: str) -> str | None:
     """The org of a user."""
     return scalar(cur, "SELECT org_id FROM users WHERE id = ?", [user_id])
@@ -419,22 +403,36 @@ def destination_name_taken(cur: Any, room_id: str, name: str) -> bool:
 
 _ACT = ("SELECT id, room_id, cohort_id, cohort_name, cohort_version, destination_id, format,"
         " CAST(frequency_cap AS VARCHAR) AS frequency_cap, CAST(files AS VARCHAR) AS files,"
-        " CAST(manifest AS VARCHAR) AS manifest, created_by, created_at FROM activations")
+        " CAST(manifest AS VARCHAR) AS manifest, created_by, created_at, folder, source_status,"
+        " source_unlinked_at FROM activations")
 
 
 def insert_activation(cur: Any, a: Activation) -> None:
     """Store an export's record."""
     cur.execute("INSERT INTO activations (id, room_id, cohort_id, cohort_name, cohort_version,"
-                " destination_id, format, frequency_cap, files, manifest, created_by)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " destination_id, format, frequency_cap, files, manifest, created_by, folder)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 [a.id, a.room_id, a.cohort_id, a.cohort_name, a.cohort_version, a.destination_id,
-                 a.format, a.frequency_cap, a.files, a.manifest, a.created_by])
+                 a.format, a.frequency_cap, a.files, a.manifest, a.created_by, a.folder])
 
 
 def activations(cur: Any, room_id: str) -> list[Activation]:
     """Every export in a room, newest first."""
     return fetch_all(cur, Activation, _ACT + " WHERE room_id = ? ORDER BY created_at DESC, id",
                      [room_id])
+
+
+def activations_of(cur: Any, cohort_ids: list[str]) -> list[Activation]:
+    """Every export of these cohorts whose source is still linked."""
+    return fetch_all(cur, Activation, _ACT + " WHERE list_contains(?, cohort_id)"
+                     " AND source_status IS NULL ORDER BY created_at, id", [cohort_ids])
+
+
+def mark_source_unlinked(cur: Any, activation_id: str) -> None:
+    """An export whose cohort was computed from data now unlinked: kept as the audit of the
+    export, its files gone."""
+    cur.execute("UPDATE activations SET source_status = 'source unlinked',"
+                " source_unlinked_at = now() WHERE id = ?", [activation_id])
 
 
 def activation(cur: Any, room_id: str, activation_id: str) -> Activation | None:

@@ -4,7 +4,9 @@ Two resource rules live here because they are about who may act, not about input
 
 - the publisher's connections gate what a partner may create in the publisher's rooms (a
   publisher without any connection gates nothing);
-- activation is for users of the activation party who hold its activation permission.
+- activation is for users of the activation party; the permission itself (Activate Audiences) is
+  an ordinary room permission held through roles, available to a partner only when the owner makes
+  it so.
 """
 
 from __future__ import annotations
@@ -51,16 +53,13 @@ def _gate(toggle: str) -> Check:
 def _activator(cur: Any, actor: Actor, access: RoomAccess, _resource: str | None) -> str | None:
     if actor.org_id != activation_org(cur, access):
         return "only the room's activation party exports cohorts"
-    if not rec.granted(cur, access.room.id, actor.user_id):
-        return ("the user lacks the activation permission in this room; a user of the "
-                "activation party with Manage Clean Room Roles can grant it")
     return connection_refusal(cur, actor, access, "activation")
 
 
 def _activation_party(cur: Any, actor: Actor, access: RoomAccess, _resource: str | None
                       ) -> str | None:
     if actor.org_id != activation_org(cur, access):
-        return "only the room's activation party grants the activation permission"
+        return "only the room's activation party has export destinations"
     return None
 
 
@@ -89,14 +88,13 @@ ACTIONS: tuple[Action, ...] = (
     Action(name="audience.policy.read", description="Read datasets' activation consent."),
     Action(name="audience.policy.set", permission=P.MANAGE_DATASETS, writes=True,
            description="Consent (or not) to activation of cohorts derived from one's dataset."),
-    Action(name="audience.grant.set", permission=P.MANAGE_ROLES, writes=True,
-           check=_activation_party,
-           description="Give or take a user's activation permission in the room."),
-    Action(name="audience.destination.manage", permission=P.RUNS, writes=True, check=_activator,
+    Action(name="audience.destination.manage", permission=P.ACTIVATE_AUDIENCES, writes=True,
+           check=_activator,
            description="Configure where the activation party's exports are written."),
     Action(name="audience.destination.read", permission=P.RUNS, check=_activation_party,
            description="List the activation party's export destinations."),
-    Action(name="audience.activate", permission=P.RUNS, writes=True, check=_activator,
+    Action(name="audience.activate", permission=P.ACTIVATE_AUDIENCES, writes=True,
+           check=_activator,
            description="Export a cohort's membership of the activation party's own ids."),
     Action(name="audience.activation.read",
            description="See the room's activation history (every party sees every export)."),

@@ -38,7 +38,7 @@ IDENTIFIERS = ("SHA-256 digests of the activation party's normalised identities 
 GAM_KEY = "wb_cohort"
 
 
-# -- terms, consent, grants ------------------------------------------------------------------------
+# -- terms, consent -------------------------------------------------------------------------------
 
 def get_terms(store: Store, actor: Actor, room_id: str) -> w.Terms:
     """The room's activation party and largest lookalike seed."""
@@ -94,20 +94,6 @@ def set_policy(store: Store, actor: Actor, room_id: str, dataset_id: str, body: 
             raise NotFound(f"no dataset {dataset_id} of your organisation in this room")
         rec.set_policy(cur, room_id, dataset_id, body.allowed, actor.user_id)
         return _policy_out(d, rec.policy(cur, dataset_id))
-
-
-def set_grant(store: Store, actor: Actor, room_id: str, body: w.GrantSet) -> list[str]:
-    """Give or take a user's activation permission (users of the activation party only)."""
-    room_id = parse_uuid(room_id, "room")
-    user_id = parse_uuid(body.user_id, "user")
-    with store.transaction() as cur:
-        ensure_allowed(cur, actor, "audience.grant.set", room_id=room_id, resource_type="user",
-                       resource_id=user_id, resource_org_id=actor.org_id,
-                       detail={"allowed": body.allowed})
-        if rec.user_org(cur, user_id) != actor.org_id:
-            raise NotFound(f"no user {user_id} in your organisation")
-        rec.set_grant(cur, room_id, user_id, body.allowed, actor.user_id)
-        return rec.grants(cur, room_id)
 
 
 # -- destinations ------------------------------------------------------------------------------------
@@ -261,14 +247,15 @@ def activate(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.A
                 id=activation_id, room_id=room_id, cohort_id=cohort_id, cohort_name=cohort.name,
                 cohort_version=cohort.version, destination_id=destination_id, format=d.format,
                 frequency_cap=json.dumps(cap), files=json.dumps(files),
-                manifest=json.dumps(manifest), created_by=actor.user_id, created_at=None))
+                manifest=json.dumps(manifest), created_by=actor.user_id, created_at=None,
+                folder=f"{d.path}/{folder.name}"))
             for party in sorted(set(parties_of(cur, room_id, cohort.datasets))
                                 | {access.room.owner_org_id}):
                 record(cur, actor, "audience.activation.exported", room_id=room_id,
                        resource_type="activation", resource_id=activation_id,
                        resource_org_id=party, reason="cohort membership exported",
                        detail={"cohort_id": cohort_id, "version": cohort.version,
-                               "members": manifest["members"], "format": d.format,
+                               "size": cohort.noisy_size, "format": d.format,
                                "frequency_cap": cap})
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
@@ -278,15 +265,25 @@ def activate(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.A
         return activation_out(found)
 
 
-def activation_out(a: rec.Activation) -> w.Activation:
-    """An export as the parties see it."""
+def activation_out(a: rec.Activation, *, exporter: bool = True) -> w.Activation:
+    """An export as the parties see it. Only the exporting party (which holds the files) sees
+    the exact member count and the files' digests; the others read the cohort's released size in
+    the audit event, since an exact count, or a digest to test guessed member lists against, would undo the
+    noise on a cohort computed from their data."""
+    manifest = json.loads(a.manifest)
+    files = [w.ActivationFile(**f) for f in json.loads(a.files)]
+    if not exporter:
+        manifest.pop("files", None)
+        manifest["members"] = None
+        files = [w.ActivationFile(name=f.name, lines=0, sha256="") for f in files]
     return w.Activation(id=a.id, room_id=a.room_id, cohort_id=a.cohort_id,
                         cohort_name=a.cohort_name, cohort_version=a.cohort_version,
                         destination_id=a.destination_id, format=a.format,
-                        frequency_cap=json.loads(a.frequency_cap),
-                        files=[w.ActivationFile(**f) for f in json.loads(a.files)],
-                        manifest=json.loads(a.manifest), created_by=a.created_by,
-                        created_at=str(a.created_at))
+                        frequency_cap=json.loads(a.frequency_cap), files=files,
+                        manifest=manifest, created_by=a.created_by,
+                        created_at=str(a.created_at), source_status=a.source_status,
+                        source_unlinked_at=None if a.source_unlinked_at is None
+                        else str(a.source_unlinked_at))
 
 
 def list_activations(store: Store, actor: Actor, room_id: str) -> list[w.Activation]:
@@ -295,4 +292,5 @@ def list_activations(store: Store, actor: Actor, room_id: str) -> list[w.Activat
     with store.reader() as cur:
         ensure_allowed(cur, actor, "audience.activation.read", room_id=room_id,
                        resource_type="activation")
-        return [activation_out(a) for a in rec.activations(cur, room_id)]
+        return [activation_out(a, exporter=rec.user_org(cur, a.created_by) == actor.org_id)
+                for a in rec.activations(cur, room_id)]

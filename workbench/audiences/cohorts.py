@@ -20,11 +20,13 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
 from workbench.audiences import _records as rec
+from workbench.audiences import destinations as dest
 from workbench.audiences.actions import activation_org
 from workbench.audiences.release import (charge, check_active, epsilon_of, library_versions,
                                          release_counts)
 from workbench.contract.consent import strictest
-from workbench.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from workbench.errors import (Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation,
+                              WorkbenchError)
 from workbench.governance.audit import record
 from workbench.governance.model import Actor, RoomAccess
 from workbench.governance.policy import ensure_allowed, ensure_allowed_in_room
@@ -280,9 +282,31 @@ def delete_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str) -> N
 
 
 def drop_cohorts_of_unlinked_data(cur: Any, room_id: str, dataset_id: str) -> int:
-    """Cohorts derived from an unlinked dataset go with it, and so does its activation consent."""
+    """Everything computed from an unlinked dataset goes with it: the cohorts that read it (and
+    the lookalikes they seeded), their members and scores, the files their activations wrote,
+    and the dataset's activation consent. Each activation's record stays, marked "source
+    unlinked", as the audit of an export that happened."""
     ids = rec.cohorts_reading(cur, room_id, dataset_id)
+    ids += [child for c in list(ids) for child in rec.seeded_by(cur, c) if child not in ids]
+    for a in rec.activations_of(cur, ids):
+        folder = a.folder or _legacy_folder(cur, a)
+        if folder is not None:
+            dest.remove_export(folder)
+        rec.mark_source_unlinked(cur, a.id)
     for cohort_id in ids:
         rec.delete_cohort(cur, cohort_id)
     rec.drop_policy(cur, dataset_id)
     return len(ids)
+
+
+def _legacy_folder(cur: Any, a: rec.Activation) -> str | None:
+    """The folder of an export recorded before folders were: '<destination>/<...>-<id[:8]>'."""
+    d = rec.destination(cur, a.room_id, a.destination_id)
+    if d is None:
+        return None
+    try:
+        base = dest.folder(d.path, create=False)
+    except WorkbenchError:
+        return None
+    found = sorted(p.name for p in base.glob(f"*-{a.id[:8]}") if p.is_dir())
+    return f"{d.path}/{found[0]}" if len(found) == 1 else None

@@ -37,7 +37,6 @@ def seed_audiences(owner: Any, partner: Any, room_id: str, *,
     owner.set_activation_policy(room_id, mine[me.org.id], True)
     if other is not None:
         partner.set_activation_policy(room_id, mine[other], True)
-    owner.grant_activation(room_id, me.user.id)
     out: dict[str, Any] = {"cohort_id": cohort.id, "lookalike_id": look.id, "activation_id": None}
     try:
         dest = owner.create_destination(room_id, "Ad server (GAM)", "gam", "gam")

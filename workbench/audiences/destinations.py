@@ -79,3 +79,25 @@ def open_new(folder_path: Path, name: str) -> int:
     """A file descriptor of a new file in the export folder (exclusive, never a link)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     return os.open(folder_path / name, flags, 0o640)
+
+
+def remove_export(relative: str) -> bool:
+    """Delete one export's folder (relative to the root) and its files; False when there is
+    nothing to delete or no root. Never follows a link out of the root."""
+    try:
+        root = activation_root()
+        parts = check_relative(relative).parts
+    except (Conflict, InvalidInput):
+        return False
+    target = root
+    for part in parts:
+        target = target / part
+        if target.is_symlink() or not target.is_dir():
+            return False
+    for entry in target.iterdir():
+        if entry.is_symlink() or entry.is_file():
+            entry.unlink()
+        else:
+            return False  # an export folder holds files only; anything else is left alone
+    target.rmdir()
+    return True

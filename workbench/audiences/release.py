@@ -1,7 +1,8 @@
 """What audiences release and how they pay: DP counts through workbench.privacy, charged to
 every data party's ledger through the runs ledger (the one ledger; never a parallel one).
 
-Every audience release is a vector of distinct-person counts. A charge is committed before the
+Every audience release is a vector of distinct-person counts, or of sums of per-block fractions
+(a lookalike's curve). A charge is committed before the
 data is read and never refunded, so neither a refusal nor a failure can be used to look again
 for free.
 """
@@ -76,6 +77,31 @@ def release_counts(room: Room, exact: list[int], epsilon: Fraction, *, per_perso
     ci = plan.aggregate("n").ci_half_width or 0.0
     return Counts(values=[max(0, int(round(v))) for v in noisy], ci95=float(ci), epsilon=epsilon,
                   dp=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sums:
+    """Released sums of bounded fractions and how they were released."""
+
+    #: one released value per exact sum, in real units (exact when DP is off in the room)
+    values: list[float]
+    #: half-width of the 95% interval of each value, in real units (0 when exact)
+    ci95: float
+    epsilon: Fraction
+    dp: bool
+
+
+def release_sums(room: Room, exact: list[int], epsilon: Fraction, *, unit: int) -> Sums:
+    """Noisy sums of fractions in [0, 1], given in fixed point (``unit`` per 1), where one person
+    moves every entry by at most ``unit`` (all of them at once: L1 ``len(exact) * unit``)."""
+    if not room.dp_enabled:
+        return Sums(values=[v / unit for v in exact], ci95=0.0, epsilon=Fraction(0), dp=False)
+    agg = Aggregate(name="s", kind="sum", lower=0, upper=1, scale=unit,
+                    max_groups=max(1, len(exact)))
+    plan = plan_release([agg], epsilon=epsilon, n_groups=len(exact), keys_public=True)
+    noisy = release(plan, {"s": exact})["s"]
+    return Sums(values=[float(v) for v in noisy],
+                ci95=float(plan.aggregate("s").ci_half_width or 0.0), epsilon=epsilon, dp=True)
 
 
 def library_versions() -> dict[str, str]:

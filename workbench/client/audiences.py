@@ -85,11 +85,6 @@ class AudiencesAPI:
         return w.Policy(**self._request("PUT", self._aud(room_id, f"policies/{dataset_id}"),
                                         json={"allowed": allowed}))
 
-    def grant_activation(self, room_id: str, user_id: str, allowed: bool = True) -> list[str]:
-        """Activation party: give or take a user's activation permission."""
-        return self._request("POST", self._aud(room_id, "grants"),
-                             json={"user_id": user_id, "allowed": allowed})
-
     def create_destination(self, room_id: str, name: str, format: str, path: str, *,
                            key: str | None = None, segment: str | None = None) -> w.Destination:
         """A folder under the service's activation root for exports in ``format``

@@ -167,13 +167,6 @@ class Policy(BaseModel):
     allowed: bool
 
 
-class GrantSet(In):
-    """Give or take a user's activation permission."""
-
-    user_id: StrictStr
-    allowed: StrictBool = True
-
-
 class DestinationCreate(In):
     """A folder under the service's activation root, in one ad-server format."""
 
@@ -237,6 +230,10 @@ class Activation(BaseModel):
     manifest: dict[str, Any]
     created_by: str
     created_at: str
+    #: None while the cohort's data is linked; "source unlinked" once a dataset it read was
+    #: unlinked (the record stays as the audit; the cohort, its members and the files are gone)
+    source_status: str | None = None
+    source_unlinked_at: str | None = None
 
 
 class ConnectionSet(In):

@@ -21,6 +21,8 @@ class Permission(StrEnum):
     VIEW_FLOWS = "view_flows"
     PARTNER_MANAGEMENT = "partner_management"
     ADD_DELETE_QUESTIONS = "add_delete_questions"
+    #: export cohorts' membership to the activation party's destinations (audiences)
+    ACTIVATE_AUDIENCES = "activate_audiences"
 
 
 class OrgRight(StrEnum):
@@ -69,4 +71,5 @@ LABELS: dict[Permission, str] = {
     Permission.VIEW_FLOWS: "View Flows",
     Permission.PARTNER_MANAGEMENT: "Partner Management",
     Permission.ADD_DELETE_QUESTIONS: "Add and Delete Questions",
+    Permission.ACTIVATE_AUDIENCES: "Activate Audiences",
 }

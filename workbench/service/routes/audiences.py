@@ -85,12 +85,6 @@ def set_policy(room_id: str, dataset_id: str, body: w.PolicySet, actor: Actor = 
     return act.set_policy(store, actor, room_id, dataset_id, body)
 
 
-@router.post(R + "/grants", response_model=list[str])
-def set_grant(room_id: str, body: w.GrantSet, actor: Actor = Who, store: Store = Db
-              ) -> list[str]:
-    return act.set_grant(store, actor, room_id, body)
-
-
 @router.post(R + "/destinations", response_model=w.Destination, status_code=201)
 def create_destination(room_id: str, body: w.DestinationCreate, actor: Actor = Who,
                        store: Store = Db) -> w.Destination:
