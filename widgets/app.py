@@ -99,20 +99,21 @@ class SignIn(W.VBox):
             return
         self.status.info("Signing in …")
         url = self.url.value.strip()
-        client = guarded(self.status, lambda: self.connect_with(url, token))
-        me = None
-        if client is not None:
+        try:
+            client = self.connect_with(url, token)
             try:
                 me = client.whoami()
-            except Unauthenticated as exc:
-                self.status.error(exc)
-                if stored:  # a revoked or unknown token: forget it in every app
-                    self.store.token = ""
-            except Exception as exc:  # the service is down: keep the stored token, say why
-                self.status.error(exc)
-        if client is None or me is None:
-            if client is not None:
+            except BaseException:
                 client.close()
+                raise
+        except Unauthenticated as exc:
+            self.status.error(exc)
+            if stored:  # a revoked or unknown token: forget it in every app of the tab
+                self.store.token = ""
+            self._show_form()
+            return
+        except Exception as exc:  # the service is down or refuses: say why, keep the stored token
+            self.status.error(exc)
             self._show_form()
             return
         app = guarded(self.status, lambda: self.build(client))

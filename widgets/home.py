@@ -110,11 +110,12 @@ def apps_html(apps: Sequence[App]) -> str:
     parts = []
     for persona in dict.fromkeys(a.persona for a in apps):
         items = "".join(
-            f"<li class='wb-app' data-app='{esc(a.notebook)}'><a class='wb-app-link' href='{esc(a.notebook)}.ipynb'>"
-            f"{esc(a.title)}</a>{(' — ' + esc(a.about)) if a.about else ''}</li>"
+            f"<li class='wb-app' data-app='{esc(a.notebook)}'><a class='wb-app-link' href='{esc(a.notebook)}.ipynb' "
+            f"style='color:#1a5fb4;text-decoration:underline;font-weight:600'>{esc(a.title)}</a>{(' — ' + esc(a.about)) if a.about else ''}</li>"
             for a in apps if a.persona == persona)
         parts.append(f"<h3 style='margin:10px 0 2px'>{esc(persona)}</h3><ul style='margin:0'>{items}</ul>")
-    return "<div class='wb-apps'>" + "".join(parts) + "</div>"
+    return ("<div class='wb-apps'><h2 style='margin:4px 0'>Your apps</h2>" + "".join(parts)
+            + "<p style='color:#666;margin-top:12px'>Apps open in this tab, signed in as you.</p></div>")
 
 
 class Home(W.VBox):

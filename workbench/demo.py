@@ -216,19 +216,31 @@ def _stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
+#: the Voilà template of the apps (no CDN links; the root opens the home page), on JUPYTER_PATH
+VOILA_SHARE = ROOT / "notebooks" / "share"
+
+
 def voila_command(apps: Path, host: str, port: int, *, cull_idle: int = 120, preheat: bool = True) -> list[str]:
     """Voilà over the apps folder: one executed kernel kept ready per app, idle kernels culled.
 
     Voilà does not shut down the kernel of a closed page (its unload beacon is refused), so
-    culling is what frees them.
+    culling is what frees them; ``widgets.serving.PageKernelManager`` never culls the kernel of
+    a page that is still loading. Run it with :func:`voila_env` (the template's folder).
     """
     cmd = [sys.executable, "-m", "voila", str(apps), "--no-browser", f"--port={port}", f"--Voila.ip={host}",
-           "--Voila.port_retries=0", "--classic-tree",
+           "--Voila.port_retries=0", "--classic-tree", "--template=workbench",
+           "--VoilaConfiguration.multi_kernel_manager_class=widgets.serving.PageKernelManager",
            f"--MappingKernelManager.cull_idle_timeout={cull_idle}",
            f"--MappingKernelManager.cull_interval={max(5, cull_idle // 4)}"]
     if preheat:
         cmd += ["--preheat_kernel=True", "--pool_size=1"]
     return cmd
+
+
+def voila_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the apps' Voilà template folder first on JUPYTER_PATH."""
+    paths = [str(VOILA_SHARE), *filter(None, env.get("JUPYTER_PATH", "").split(os.pathsep))]
+    return {**env, "JUPYTER_PATH": os.pathsep.join(paths)}
 
 
 def _first_token(store_dir: Path) -> str:
@@ -302,7 +314,7 @@ def run_demo(store_dir: Path, host: str = "127.0.0.1", port: int = 8765, voila_p
         with open(log_dir / "voila.log", "a") as log:
             # own sessions: Ctrl-C reaches only this process, which stops both servers in order
             voila = subprocess.Popen(voila_command(APPS, host, voila_port), stdout=log, stderr=subprocess.STDOUT,
-                                     env=env, cwd=APPS, start_new_session=True)
+                                     env=voila_env(env), cwd=APPS, start_new_session=True)
         apps = f"http://{host}:{voila_port}"
         wait_http_ok(f"{apps}/voila/static/voila.js", voila)
         print(_banner(url, apps, info, store_dir), flush=True)
@@ -342,14 +354,15 @@ def _banner(url: str, apps: str, info: dict[str, Any], store_dir: Path) -> str:
         "",
         "Clean Room Workbench demo is running (loopback only).",
         f"  service API: {url}/api/v1  (OpenAPI docs: {url}/docs)",
-        f"  apps:        {apps}/",
+        f"  apps:        {apps}/  (the home page: every app the signed-in user can use)",
         "",
-        "Open an app, paste the user's token into 'API token' and press Sign in:",
+        "Open the apps, paste a user's token into 'API token' and press Enter. The sign-in is shared",
+        "by every app you open from there in that browser tab, until 'Sign out' or the tab closes:",
     ]
     for user in info["users"]:
         lines.append(f"  {user['name']:<4} {user['org']:<11} {user['role']}")
-        lines.append(f"       app:   {apps}/voila/render/{user['app']}.ipynb")
-        lines.append(f"       token: {user['token']}")
+        lines.append(f"       main app: {apps}/voila/render/{user['app']}.ipynb")
+        lines.append(f"       token:    {user['token']}")
     lines += [
         "",
         f"The advertiser's organisation id (to invite it into another room): {info['advertiser_org_id']}",

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ROOT, LiveService, free_port
-from workbench.demo import voila_command, wait_http_ok
+from workbench.demo import voila_command, voila_env, wait_http_ok
 
 expect.set_options(timeout=30_000)  # a kernel round-trip on 2 cores needs more than the default 5 s
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -62,7 +62,8 @@ class Voila:
 
 @pytest.fixture(scope="module")
 def voila(live_service: LiveService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Voila]:
-    """Voilà on a free port; apps ask for a token (none is configured) and talk to ``live_service``."""
+    """Voilà on a free port, as the demo starts it; apps share the browser's sign-in (no token is
+    configured) and talk to ``live_service``."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("voila") / "voila.log"
     env = {k: v for k, v in os.environ.items() if k not in ("WORKBENCH_TOKEN", "WORKBENCH_STORE_KEY")}
@@ -70,7 +71,7 @@ def voila(live_service: LiveService, tmp_path_factory: pytest.TempPathFactory) -
     with open(log_path, "w") as log:  # a file, not a pipe: an unread pipe blocks the server
         proc = subprocess.Popen(  # the demo's own command line, so the tests see what users see
             [*voila_command(APPS, "127.0.0.1", port, cull_idle=60), "--show_tracebacks=True"],
-            cwd=APPS, stdout=log, stderr=subprocess.STDOUT, env=env,
+            cwd=APPS, stdout=log, stderr=subprocess.STDOUT, env=voila_env(env),
         )
     server = Voila(f"http://127.0.0.1:{port}", proc.pid, log_path)
     try:
@@ -109,21 +110,35 @@ def _wait_for_pools(log_path: Path, proc: subprocess.Popen, timeout: float = 120
     raise TimeoutError("the preheated kernel pools were not filled in time")
 
 
-def open_app(page: Page, voila: Voila, name: str, token: str, ready: str = ".wb-who") -> None:
-    """Open an app, time page open → sign-in form usable, then sign in and wait for the console."""
+def open_app(page: Page, voila: Voila, name: str, token: str | None = None, ready: str = ".wb-who") -> None:
+    """Open an app and time page open → usable: the sign-in form, or with the tab already signed
+    in (``token`` None) the console itself; with ``token``, sign in with Enter and time that too."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     start = time.monotonic()
     page.goto(voila.app(name))
+    if token is None:
+        page.locator(ready).first.wait_for(state="visible", timeout=90_000)
+        voila.timings.setdefault(f"{name}: page open to console (signed in)", []).append(
+            round(time.monotonic() - start, 2))
+        assert not errors, errors
+        return
     token_box = page.get_by_placeholder("wbt_…")
     token_box.wait_for(state="visible", timeout=90_000)
     voila.timings.setdefault(f"{name}: page open to sign-in form", []).append(round(time.monotonic() - start, 2))
-    token_box.fill(token)
     start = time.monotonic()
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, token)
     page.locator(ready).first.wait_for(state="visible", timeout=60_000)
     voila.timings.setdefault(f"{name}: sign-in to console", []).append(round(time.monotonic() - start, 2))
     assert not errors, errors
+
+
+def sign_in(page: Page, token: str) -> None:
+    """Type the token into the shared sign-in form and press Enter (the form submits on Enter)."""
+    token_box = page.get_by_placeholder("wbt_…")
+    token_box.fill(token)
+    token_box.press("Enter")
+    expect(page.locator(".wb-signed-in")).to_be_visible(timeout=60_000)
 
 
 def screenshot(page: Page, name: str) -> Path:
