@@ -1,6 +1,7 @@
 """ipywidgets consoles of the clean room, built only on ``workbench.client``.
 
 - :class:`OwnerConsole`, :class:`PartnerConsole`, :class:`AuditViewer`: governance
+- :class:`Administration`: users, org roles, API tokens, trusted partners, room templates, budgets
 - :class:`QuestionRunner`: plan, run and explore released results (analysts)
 - :class:`Dashboards`: Intelligence dashboards (creators build, viewers look)
 - :class:`DatasetManager`: connections, provisioning, analysis rules, template mapping, readiness
@@ -21,6 +22,7 @@ _WHERE = {
     "OwnerConsole": "widgets.governance", "PartnerConsole": "widgets.governance",
     "RolesPanel": "widgets.governance", "QuestionRunner": "widgets.runner", "Dashboards": "widgets.dashboards",
     "DatasetManager": "widgets.datasets", "QuestionBuilder": "widgets.questions",
+    "Administration": "widgets.admin", "admin_app": "widgets.admin",
     "analyst_app": "widgets.app", "dashboards_app": "widgets.app", "data_and_questions_app": "widgets.app",
     "owner_app": "widgets.app",
     "partner_app": "widgets.app", "signed_in": "widgets.app", "home_app": "widgets.home",

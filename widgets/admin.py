@@ -41,12 +41,14 @@ class TokensPanel(W.VBox):
         self.users: dict[str, str] = {}
         self.table = W.HTML()
         self.user = W.Dropdown(description="For user", options=[])
+        self.user.add_class("wb-token-user")
         self.label = W.Text(description="Label", placeholder="e.g. laptop, nightly job")
         self.issue = button("Issue token", "primary")
         self.issue.on_click(lambda _: self._issue())
         self.secret = W.HTML()
         self.secret.add_class("wb-secret")
         self.pick = W.Dropdown(description="Token", options=[])
+        self.pick.add_class("wb-token-pick")
         self.revoke = button("Revoke token", "danger")
         self.revoke.on_click(lambda _: self._revoke())
         self.confirm = Confirmation()
@@ -57,8 +59,10 @@ class TokensPanel(W.VBox):
         self.add_class("wb-tokens")
 
     def reload(self) -> None:
-        """Fetch users and tokens again (secrets are never fetched: the service keeps only hashes)."""
+        """Fetch users and tokens again (secrets are never fetched: the service keeps only hashes); a
+        secret shown before is hidden now, so it is shown once."""
         self.confirm.cancel()
+        self.secret.value = ""
         users = guarded(self.status, self.client.users) or []
         self.users = {u.id: u.name for u in users}
         set_options(self.user, [(u.name, u.id) for u in users if u.active], self.user.value)
@@ -397,6 +401,7 @@ class Administration(W.VBox):
                                         (self.trusted, "Trusted partners")) if s is not None]
         sections.append((self.room_box, "Rooms: template and budgets"))
         self.tabs = W.Tab(children=[s for s, _ in sections], titles=tuple(t for _, t in sections))
+        self.tabs.observe(lambda _: self._opened(), names="selected_index")
         super().__init__([W.HTML(f"<h2 style='margin:4px 0'>Administration</h2><div class='wb-who'>{who}</div>"),
                           self.status, self.tabs], **kwargs)
         self.add_class("wb-admin")
@@ -408,12 +413,27 @@ class Administration(W.VBox):
         for panel in (self.users, self.tokens, self.trusted):
             if panel is not None:
                 panel.reload()
+        self._load_rooms()
+
+    def _opened(self) -> None:
+        """A section was opened: show it as the service has it now (a user added in one section is
+        offered in the others)."""
+        index = self.tabs.selected_index
+        section = self.tabs.children[index] if index is not None else None
+        if section is self.room_box:
+            self._load_rooms()
+        elif isinstance(section, (OrgAdminPanel, TokensPanel, TrustedPartnersPanel)):
+            section.reload()
+
+    def _load_rooms(self) -> None:
         rooms = guarded(self.status, self.client.rooms) or []
         set_options(self.room_pick, [room_option(r) for r in rooms if r.my_org_status in ("owner", "accepted")],
                     self.room_pick.value)
         if self.room_pick.value is None:
             self.status.info("Your organisation is in no clean room yet: room templates and budgets appear "
                              "once it is.")
+        else:
+            self.status.clear()
         self._show_room()
 
     def _show_room(self) -> None:

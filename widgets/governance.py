@@ -279,6 +279,7 @@ class OrgAdminPanel(W.VBox):
         self.roles_table = W.HTML()
         self.user = W.Dropdown(description="User", options=[])
         self.user_roles = W.SelectMultiple(description="Org roles", options=[], rows=7)
+        self.user.add_class("wb-user-pick")
         self.save_user = button("Save org roles")
         self.save_user.on_click(lambda _: self._save_user())
         self.deactivate = button("Deactivate", "danger")

@@ -29,7 +29,8 @@ def test_token_is_shown_once_and_revoked_only_after_confirmation(admin, store_di
     assert "ann@example.org" in app.users.users_table.value
     assert "Question Builder Administrator" in app.users.users_table.value
     tokens = app.tokens
-    tokens.reload()
+    assert user_id not in [v for _, v in tokens.user.options]
+    app.tabs.selected_index = 1  # opening the section shows the user just added
     tokens.user.value = user_id
     tokens.label.value = "laptop"
     tokens.issue.click()
@@ -56,6 +57,11 @@ def test_token_is_shown_once_and_revoked_only_after_confirmation(admin, store_di
         ann.whoami()
     tokens.confirm.yes.click()  # a second press does nothing
     assert "token revoked" in tokens.status.text
+    tokens.issue.click()
+    assert "wbt_" in tokens.secret.value
+    app.tabs.selected_index = 0
+    app.tabs.selected_index = 1
+    assert tokens.secret.value == ""  # shown once: gone when the section is opened again
 
 
 def test_last_admin_refusal_is_shown_with_the_room(admin, store_dir):
