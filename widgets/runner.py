@@ -136,6 +136,38 @@ def party_table(plan: q.Plan) -> str:
             f"<th>ε left after</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+def target_error_box() -> W.Text:
+    """The "target error" field beside "ε to spend": plan from the error you need instead."""
+    return W.Text(description="target error", value="", placeholder="reach ±2%, spend ±5000",
+                  layout=W.Layout(width="320px"))
+
+
+def parse_targets(text: str) -> dict[str, str] | None:
+    """``"reach ±2%, spend ±5000"`` as the service's targets (None when empty: plan by ε)."""
+    found: dict[str, str] = {}
+    for item in text.replace(";", ",").split(","):
+        if not item.strip():
+            continue
+        name, _, error = item.strip().replace("=", " ").replace(":", " ").partition(" ")
+        if not error.strip():
+            raise ValueError(f"give each target as a column and an error, e.g. 'reach ±2%'; got {item.strip()!r}")
+        found[name.strip()] = error.strip()
+    return found or None
+
+
+def targets_html(plan: q.Plan) -> str:
+    """What accuracy targets cost: the solved ε, the even split's, and why an unreachable set fails."""
+    t = plan.targets
+    if t is None:
+        return ""
+    rows = "".join(f"<li>{esc(x.name)} {esc(x.asked)}: ±{x.ci95:,.2f} at ε {esc(number_text(x.epsilon))}</li>"
+                   for x in t.targets)
+    verdict = ("" if t.reachable else
+               f"<div class='wb-unreachable' style='color:#b00020'>{esc(t.unreachable or '')}</div>")
+    return (f"<div class='wb-targets'>Targets met with ε {esc(number_text(t.epsilon_needed))} "
+            f"(an even split would need {esc(number_text(t.epsilon_uniform))}):<ul>{rows}</ul>{verdict}</div>")
+
+
 def _dec(value: str) -> Decimal:
     try:
         if "/" in value:
@@ -173,6 +205,7 @@ class QuestionRunner(Console):
         self.allowed = W.HTML()
         self.params = W.VBox()
         self.epsilon = W.Text(description="ε to spend", value="1", layout=W.Layout(width="220px"))
+        self.targets = target_error_box()
         self.preview = button("Preview cost", "info")
         self.run_button = button("Run", "primary", disabled=True)
         self.plan_box = W.HTML()
@@ -191,13 +224,14 @@ class QuestionRunner(Console):
         self.result_box = W.VBox([heading("Result", 4), self.result_label, self.caption, self.notice, self.table,
                                   W.HBox([self.measure, self.kind]), self.chart, self.download])
         self.result_box.add_class("wb-result")
-        self.form = W.VBox([self.params, W.HBox([self.epsilon, self.preview, self.run_button]), self.plan_box,
-                            self.error_warning, self.gauge, self.progress])
+        self.form = W.VBox([self.params, W.HBox([self.epsilon, self.targets, self.preview, self.run_button]),
+                            self.plan_box, self.error_warning, self.gauge, self.progress])
 
         self.room.observe(lambda _: self._load_questions(), names="value")
         self.follow(self.pick)
         self.observe(lambda _: self._show_question(), names="value")
         self.epsilon.observe(lambda _: self._stale(), names="value")
+        self.targets.observe(lambda _: self._stale(), names="value")
         self.preview.on_click(lambda _: self.do_plan())
         self.run_button.on_click(lambda _: self.do_run())
         self.measure.observe(lambda _: self._draw(), names="value")
@@ -266,7 +300,8 @@ class QuestionRunner(Console):
         return {name: parameter_value(specs[name], w) for name, w in self.param_widgets.items()}
 
     def _request(self) -> tuple:
-        return (self.room.value, self.value, repr(sorted(self.parameters().items())), self.epsilon.value.strip())
+        return (self.room.value, self.value, repr(sorted(self.parameters().items())), self.epsilon.value.strip(),
+                self.targets.value.strip())
 
     def _stale(self) -> None:
         """Any change after a preview disables Run until the next preview."""
@@ -281,8 +316,9 @@ class QuestionRunner(Console):
         """Ask the service for the cost and expected error; enables Run on success."""
         self._stale()
         request = self._request()
-        room_id, qid, _, eps = request
-        plan = guarded(self.status, lambda: self.client.plan(room_id, qid, self.parameters(), epsilon=eps))
+        room_id, qid, _, eps, aims = request
+        plan = guarded(self.status, lambda: self.client.plan(room_id, qid, self.parameters(), epsilon=eps,
+                                                             targets=parse_targets(aims)))
         if plan is None:
             return
         self.plan = plan
@@ -299,7 +335,7 @@ class QuestionRunner(Console):
             f"<div class='wb-plan'><b>Preview</b>: {mode}; crowd size k-min {plan.k_min}."
             "<table class='wb-plan-table'><thead><tr><th>column</th><th>aggregate</th>"
             "<th>expected error (95%)</th><th>noise scale</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>{party_table(plan)}"
+            f"<tbody>{rows}</tbody></table>{targets_html(plan)}{party_table(plan)}"
             f"{'<ul>' + notes + '</ul>' if notes else ''}"
             f"<div class='wb-fingerprint' style='color:#666;font-size:small'>plan {esc(plan.fingerprint[:12])}"
             "</div></div>")
@@ -322,13 +358,13 @@ class QuestionRunner(Console):
             self._stale()
             self.status.error("preview the cost of these settings first")
             return
-        room_id, qid, _, eps = self._planned_for
+        room_id, qid, _, eps, aims = self._planned_for
         self.run_button.disabled = True
         show(self.progress, True)
         self.progress.value, self.progress.description, self.progress.bar_style = 1, "Running…", "info"
         fingerprint = self.plan.fingerprint
         run = guarded(self.status, lambda: self.client.run(room_id, qid, self.parameters(), epsilon=eps,
-                                                           plan=fingerprint))
+                                                           plan=fingerprint, targets=parse_targets(aims)))
         if run is None:
             self.progress.bar_style, self.progress.description = "danger", "Refused"
             return

@@ -136,10 +136,12 @@ def test_the_heavy_person_is_seen_and_bounded_exactly(sql: str) -> None:
 
 
 def _sensitivities(agg: Any, max_rows: int, max_groups: int) -> list[int]:
-    """One bound per vector: an average is released as a clamped sum and a count."""
+    """One bound per vector: an average is released as a clamped sum and a count (those of its
+    own: one the question releases anyway, SUM of the column or COUNT(*), is reused)."""
     if agg.kind in ("sum", "avg"):
         total = l1_sensitivity("sum", max_rows=max_rows, max_groups=max_groups, lower=agg.lower,
                                upper=agg.upper, scale=agg.scale)
         count = l1_sensitivity("count", max_rows=max_rows, max_groups=max_groups)
-        return [total] if agg.kind == "sum" else [total, count]
+        own = {"sum": total, "count": count}
+        return [total] if agg.kind == "sum" else [own[v.rsplit("__", 1)[1]] for v in agg.vectors]
     return [l1_sensitivity(agg.kind, max_rows=max_rows, max_groups=max_groups)]

@@ -8,9 +8,11 @@ from workbench.wire import questions as w
 
 
 def _draft(name: str, sql: str, parameters: list[dict[str, Any]] | None, kind: str,
-           description: str, max_rows: int, max_groups: int) -> dict[str, Any]:
+           description: str, max_rows: int, max_groups: int,
+           scales: dict[str, float] | None = None) -> dict[str, Any]:
     return {"name": name, "sql": sql, "parameters": parameters or [], "kind": kind,
-            "description": description, "max_rows": max_rows, "max_groups": max_groups}
+            "description": description, "max_rows": max_rows, "max_groups": max_groups,
+            "scales": scales or {}}
 
 
 class QuestionsAPI:
@@ -30,12 +32,13 @@ class QuestionsAPI:
 
     def create_question(self, room_id: str, name: str, sql: str, *,
                         parameters: list[dict[str, Any]] | None = None, kind: str = "analytical",
-                        description: str = "", max_rows: int = 1, max_groups: int = 1
-                        ) -> w.Question:
+                        description: str = "", max_rows: int = 1, max_groups: int = 1,
+                        scales: dict[str, float] | None = None) -> w.Question:
         """Author a question (needs Question Builder); raises RuleViolation listing every
         broken rule. Parameters: [{"name", "type", ...}] with type integer | number | date |
-        date_range | one_of (choices) | text (pattern)."""
-        body = _draft(name, sql, parameters, kind, description, max_rows, max_groups)
+        date_range | one_of (choices) | text (pattern). ``scales``: a public typical value per
+        output column, so analysts can plan with relative targets such as "±2%"."""
+        body = _draft(name, sql, parameters, kind, description, max_rows, max_groups, scales)
         return w.Question(**self._request("POST", f"/api/v1/rooms/{room_id}/questions",
                                           json=body))
 

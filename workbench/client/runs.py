@@ -9,8 +9,10 @@ from workbench.wire import questions as w
 from workbench.wire import runs as wr
 
 
-def _body(parameters: dict[str, Any] | None, epsilon: str | float, delta: str | float | None
-          ) -> dict[str, Any]:
+def _body(parameters: dict[str, Any] | None, epsilon: str | float, delta: str | float | None,
+          targets: dict[str, str | float] | None = None) -> dict[str, Any]:
+    if targets is not None:  # accuracy first: the epsilon is what the targets need
+        return {"parameters": parameters or {}, "delta": delta, "targets": targets}
     return {"parameters": parameters or {}, "epsilon": epsilon, "delta": delta}
 
 
@@ -21,25 +23,34 @@ class RunsAPI:
         raise NotImplementedError
 
     def plan(self, room_id: str, question_id: str, parameters: dict[str, Any] | None = None, *,
-             epsilon: str | float = "1", delta: str | float | None = None) -> w.Plan:
+             epsilon: str | float = "1", delta: str | float | None = None,
+             targets: dict[str, str | float] | None = None) -> w.Plan:
         """Cost (epsilon/delta), each charged party's budget now and afterwards, expected error
-        per column and a fingerprint to run exactly this plan; spends nothing, reads no data."""
+        per column and a fingerprint to run exactly this plan; spends nothing, reads no data.
+
+        ``targets``: plan from the error you need instead of an epsilon, e.g.
+        ``{"reach": "±2%", "spend": "±5000"}`` (95% half-widths; "%" is relative to the public
+        scale the question declares). The plan spends the smallest epsilon that meets them all;
+        ``plan.targets`` shows it, the budget left, and what unreachable targets would cost.
+        """
         return w.Plan(**self._request(
             "POST", f"/api/v1/rooms/{room_id}/questions/{question_id}/plan",
-            json=_body(parameters, epsilon, delta)))
+            json=_body(parameters, epsilon, delta, targets)))
 
     def run(self, room_id: str, question_id: str, parameters: dict[str, Any] | None = None, *,
             epsilon: str | float = "1", delta: str | float | None = None,
-            plan: str | None = None, idempotency_key: str | None = None) -> w.Run:
+            plan: str | None = None, idempotency_key: str | None = None,
+            targets: dict[str, str | float] | None = None) -> w.Run:
         """Run a question, charging every party whose data it reads.
 
         ``plan``: the fingerprint of a preview; the run is refused (Conflict, nothing charged)
         when the question, its rules or the budget split changed since. ``idempotency_key``: a
         fresh one is sent by default, so a retry of this call (the same key) returns the same
         run with no second charge and no fresh noise. Raises BudgetExceeded with the requested
-        and remaining figures when a party cannot pay.
+        and remaining figures when a party cannot pay. ``targets``: run the plan of
+        :meth:`plan` with the same targets (the smallest epsilon that meets them).
         """
-        body = _body(parameters, epsilon, delta) | {
+        body = _body(parameters, epsilon, delta, targets) | {
             "plan": plan, "idempotency_key": idempotency_key or str(uuid.uuid4())}
         return w.Run(**self._request(
             "POST", f"/api/v1/rooms/{room_id}/questions/{question_id}/runs", json=body))

@@ -29,16 +29,17 @@ import numpy as np
 
 #: count noise beyond K (the mixture's truncation) has probability below this
 TAIL = 1e-12
-#: bisection steps per side (halves the bracket each time: 2**-60 of the bounds' width)
-STEPS = 60
+#: bisection steps per side (halves the bracket each time: 2**-40 of the bounds' width)
+STEPS = 40
 
 
 def _cdf(x: np.ndarray, scale: float) -> np.ndarray:
     """P(X <= x) for discrete Laplace X of ``scale``, x integer-valued floats."""
     p = math.exp(-1.0 / scale)
-    tail_low = np.exp(np.minimum(x, 0) / scale) / (1 + p)  # x <= -1: p^(-x) / (1 + p)
-    tail_high = 1 - np.exp(-(np.maximum(x, -1) + 1) / scale) / (1 + p)
-    return np.where(x < 0, tail_low, tail_high)
+    below = x < 0
+    # x <= -1: p^(-x) / (1 + p); x >= 0: 1 - p^(x + 1) / (1 + p)
+    tail = np.exp(-np.where(below, -x, x + 1) / scale) / (1 + p)
+    return np.where(below, tail, 1 - tail)
 
 
 def _count_law(scale: float) -> tuple[np.ndarray, np.ndarray]:

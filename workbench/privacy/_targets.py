@@ -159,8 +159,8 @@ def solve_targets(aggregates: Sequence[Aggregate], targets: Mapping[str, float],
     total = sum(shares.values(), Fraction(0))
     plan = plan_release(aggregates, epsilon=total, delta=delta, n_groups=n_groups,
                         keys_public=keys_public, alpha=alpha, shares=shares)
-    for agg in plan.aggregates:
-        if agg.name in asked and (agg.ci_half_width or 0.0) > asked[agg.name]:
-            raise ArithmeticError(f"the solved plan misses the target of {agg.name}")
+    for planned in plan.aggregates:
+        if planned.name in asked and (planned.ci_half_width or 0.0) > asked[planned.name]:
+            raise ArithmeticError(f"the solved plan misses the target of {planned.name}")
     return TargetSolution(plan=plan, targets=asked, shares=shares,
                           epsilon_uniform=max(shares.values()) * len(names))

@@ -511,7 +511,8 @@ def _aggregate_sql(name: str, kind: str, has_column: bool, vname: str, lower: fl
             return "sum", 1, (name,), [exp.alias_(exp.Sum(this=col), name)]
         return "avg", 1, (name,), [exp.alias_(exp.Avg(this=col), name)]
     scale = fixed_point_scale(lower, upper, max_rows, max_groups)
-    params[f"__scale{j}"] = scale
+    if kind == "sum" or reused[0] is None:  # an avg reusing a released SUM sums nothing itself
+        params[f"__scale{j}"] = scale
     fixed = exp.cast(exp.func("ROUND", exp.Mul(this=col, expression=_param(f"__scale{j}"))),
                      "BIGINT")
     total = exp.cast(exp.func("COALESCE", exp.Sum(this=fixed), exp.Literal.number(0)), "BIGINT")

@@ -47,7 +47,7 @@ def spec_from_draft(draft: w.QuestionDraft | dict[str, Any], author_org_id: str,
         name=data["name"], sql=data["sql"], parameters=params, kind=data.get("kind", "analytical"),
         description=data.get("description", ""), max_rows=data.get("max_rows", 1),
         max_groups=data.get("max_groups", 1), author_org_id=author_org_id, version=version,
-        cloned_from=cloned_from,
+        cloned_from=cloned_from, scales=dict(data.get("scales") or {}),
     )
 
 
@@ -102,7 +102,7 @@ def _out(cur: Any, actor: Actor, rec: QuestionRecord, spec: Question) -> w.Quest
         parameters=[p.to_dict() for p in spec.parameters],
         fields={k: list(v) for k, v in spec.fields.items()},
         max_rows=spec.max_rows, max_groups=spec.max_groups, cloned_from=rec.cloned_from,
-        terms=_terms(cur, rec.id), my_permissions=mine,
+        scales=dict(spec.scales), terms=_terms(cur, rec.id), my_permissions=mine,
         permission_overrides=[r for r in _overrides(cur, rec.id) if rec.author_org_id == actor.org_id
                               or r.partner_org_id in ("*", actor.org_id)],
         created_at=str(rec.created_at), updated_at=str(rec.updated_at),

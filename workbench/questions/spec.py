@@ -8,6 +8,7 @@ is saved into a room and again before every run, because rules change.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -56,6 +57,9 @@ class Question:
     max_groups: int = DEFAULT_MAX_GROUPS
     #: set when the question is a clone: the question it was cloned from
     cloned_from: str | None = None
+    #: public scale per output column (a typical value, e.g. reach per group), stated by the
+    #: author and not read from data: accuracy targets such as "±2%" are relative to it
+    scales: dict[str, float] = field(default_factory=dict, hash=False)
     _parsed: Parsed | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,6 +73,7 @@ class Question:
             value = getattr(self, attr)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
                 raise InvalidInput(f"{attr} must be an integer from 1 to {limit}, got {value!r}")
+        _check_scales(self.scales)
         if not isinstance(self.parameters, tuple):
             object.__setattr__(self, "parameters", tuple(self.parameters))
         names = [p.name for p in self.parameters]
@@ -122,6 +127,8 @@ class Question:
             out["author_org_id"] = self.author_org_id
         if self.cloned_from is not None:
             out["cloned_from"] = self.cloned_from
+        if self.scales:
+            out["scales"] = dict(self.scales)
         return out
 
     @classmethod
@@ -130,10 +137,23 @@ class Question:
         if not isinstance(data, dict):
             raise InvalidInput("a question is a mapping of fields")
         known = {"name", "kind", "description", "sql", "parameters", "max_rows", "max_groups",
-                 "version", "author_org_id", "cloned_from"}
+                 "version", "author_org_id", "cloned_from", "scales"}
         extra = set(data) - known
         if extra:
             raise InvalidInput(f"unknown question fields {sorted(extra)}; known: {sorted(known)}")
         kwargs = dict(data)
         kwargs["parameters"] = tuple(Parameter.from_dict(p) for p in data.get("parameters") or ())
+        kwargs["scales"] = dict(data.get("scales") or {})
         return cls(**kwargs)
+
+
+def _check_scales(scales: object) -> None:
+    """Public scales are positive finite numbers keyed by output column names."""
+    if not isinstance(scales, dict):
+        raise InvalidInput("scales must map output column names to numbers")
+    for name, value in scales.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"scales must be keyed by output column names, got {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                or value <= 0:
+            raise InvalidInput(f"the public scale of {name!r} must be a number above 0, got {value!r}")

@@ -37,8 +37,9 @@ from workbench.questions.operations import room_bindings, stored_question
 from workbench.questions.spec import Question
 from workbench.questions.terms import effective_receivers
 from workbench.runs import _records as rec
-from workbench.runs import budgets, exact, limits, manifest
-from workbench.runs.release import DPPlan, plan_dp, release_table
+from workbench.privacy import TargetSolution
+from workbench.runs import budgets, exact, limits, manifest, targets
+from workbench.runs.release import DPPlan, plan_dp, post_processed, release_table
 from workbench.store import Store
 from workbench.wire import questions as w
 from workbench.wire import runs as wr
@@ -71,6 +72,8 @@ class Prepared:
     delta_requested: Fraction
     noise: list[dict[str, Any]]
     fingerprint: str
+    #: planning by accuracy targets: what the solver found (None when planned by epsilon)
+    solved: TargetSolution | None = None
 
     @property
     def cost(self) -> Budget:
@@ -129,7 +132,13 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
     else:
         delta = to_fraction(body.delta, name="delta")
     dp: DPPlan | None = None
-    if room.dp_enabled:
+    solved: TargetSolution | None = None
+    if room.dp_enabled and body.targets is not None:
+        # accuracy first: the room's bounds per run are checked by the run (a plan says what
+        # unreachable targets would cost instead of refusing)
+        dp, solved = targets.plan_targets(compiled, spec, room.k_min, body.targets, delta)
+        epsilon = dp.plan.epsilon
+    elif room.dp_enabled:
         budgets.check_epsilon(cur, room, epsilon)
         dp = plan_dp(compiled, room.k_min, epsilon, delta)
     sources = rec.dataset_sources(cur, room.id, {b.dataset_id for b in bindings.values()
@@ -146,7 +155,7 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
                     compiled=compiled, dp=dp, receivers=receivers, parties=parties,
                     sources=sources, datasets=datasets, epsilon=charged[0], delta=charged[1],
                     epsilon_requested=epsilon, delta_requested=delta, noise=noise,
-                    fingerprint=fingerprint)
+                    fingerprint=fingerprint, solved=solved)
 
 
 def _figures(cur: Any, actor: Actor, access: RoomAccess, org_id: str, cost: Budget,
@@ -203,6 +212,11 @@ def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w
         columns, notes = _columns(p)
         charged = p.parties if p.dp is not None else []
         names = org_names(cur, charged)
+        aimed = None
+        if p.solved is not None and p.dp is not None and body.targets is not None:
+            problem = targets.unreachable(cur, access.room, p.parties, p.datasets_read, p.cost,
+                                          names)
+            aimed = targets.summary(p.spec, body.targets, p.dp, p.solved, problem)
         return w.Plan(
             question_id=question_id, question_version=p.question_version, dp=p.dp is not None,
             epsilon=display(p.epsilon, up=True), delta=display(p.delta, up=True),
@@ -214,6 +228,7 @@ def plan_run(store: Store, actor: Actor, room_id: str, question_id: str, body: w
                            for o in charged],
             budget_after=[_figures(cur, actor, access, o, p.cost, True, names) for o in charged],
             receivers=p.receivers, notes=notes, parties=p.parties, fingerprint=p.fingerprint,
+            targets=aimed,
         )
 
 
@@ -235,12 +250,13 @@ def _refused(store: Store, actor: Actor, room_id: str, question_id: str, err: Ex
 
 def _request_digest(question_id: str, body: w.RunRequest) -> str:
     return manifest.digest(manifest.canonical(
-        [question_id, body.parameters, str(body.epsilon), str(body.delta), body.plan]))
+        [question_id, body.parameters, str(body.epsilon), str(body.delta), body.plan]
+        + ([body.targets] if body.targets is not None else [])))
 
 
 def _manifest(p: Prepared, *, run_id: str, access: RoomAccess, parameters: dict[str, Any],
-              engine: str, digests: dict[str, str], ledger_hashes: dict[str, str]
-              ) -> dict[str, Any]:
+              engine: str, digests: dict[str, str], ledger_hashes: dict[str, str],
+              targets_asked: dict[str, Any] | None = None) -> dict[str, Any]:
     return wr.Manifest(
         run_id=run_id, room_id=access.room.id, question_id=p.question_id,
         question_version=p.question_version, question_digest=manifest.digest(p.spec.sql),
@@ -248,6 +264,7 @@ def _manifest(p: Prepared, *, run_id: str, access: RoomAccess, parameters: dict[
         k_min=access.room.k_min, datasets=[{**d, "content_digest": digests.get(d["connection_id"])}
                            for d in p.datasets],
         noise=p.noise, parties=p.parties, engine=engine, versions=manifest.versions(),
+        targets=targets_asked,
         fingerprint=p.fingerprint, ledger_hashes=ledger_hashes,
     ).model_dump()
 
@@ -282,6 +299,8 @@ def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.R
                            fingerprint=p.fingerprint)
         room = access.room
         hashes: dict[str, str] = {}
+        if p.solved is not None:
+            budgets.check_epsilon(cur, room, p.epsilon)
         if p.dp is not None:
             hashes = budgets.charge(
                 cur, room, p.parties, budgets.sources_of(cur, room_id, p.datasets_read),
@@ -295,7 +314,8 @@ def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.R
             mode="dp" if p.dp else "exact", epsilon=p.epsilon, delta=p.delta, k_min=room.k_min,
             fingerprint=p.fingerprint,
             manifest=_manifest(p, run_id=run_id, access=access, parameters=body.parameters,
-                               engine=engine.name, digests=digests, ledger_hashes=hashes))
+                               engine=engine.name, digests=digests, ledger_hashes=hashes,
+                               targets_asked=body.targets))
         if key is not None:
             rec.insert_run_request(cur, room_id, actor.user_id, key, request_digest, run_id)
         for party in p.parties:
@@ -364,6 +384,7 @@ def _finish(store: Store, actor: Actor, room_id: str, run_id: str, p: Prepared,
     if p.dp is not None:
         metadata["noise"] = {a.name: {"scale": a.noise_scale, "ci95": a.ci_half_width}
                              for a in p.dp.plan.aggregates}
+        metadata.update(post_processed(table))
     with store.transaction() as cur:
         still = rec.dataset_sources(cur, room_id, p.datasets_read)
         if rec.run_status(cur, run_id) is None or len(still) != len(p.sources):

@@ -11,12 +11,15 @@ from fractions import Fraction
 from typing import Any
 
 from workbench.engine import ExactResult
-from workbench.privacy import (Aggregate, ReleasePlan, aggregate_kind, plan_release, release,
-                               release_keys, suppress)
+from workbench.privacy import (Aggregate, ReleasePlan, aggregate_kind, plan_release,
+                               release_keys, release_with_intervals, suppress)
 from workbench.questions.compile import Compiled
 from workbench.runs.exact import NOTE as EXACT_NOTE
 
 CROWD = "crowd_size"
+INTERVAL_METHOD = ("95% intervals: counts and sums plus or minus OpenDP's discrete Laplace "
+                   "accuracy for the noise scale; averages by Fieller's inversion of the exact "
+                   "law of noisy sum minus ratio times noisy count, within the clamping bounds")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +43,11 @@ class Table:
     suppressed: int
     #: notes for the metadata
     notes: list[str] = field(default_factory=list)
+    #: DP only: per aggregate column, each row's 95% interval [low, high] (rows in table order)
+    intervals: dict[str, list[list[float]]] = field(default_factory=dict)
+    #: DP with public keys only: per count or sum column, the total over the released rows
+    #: (the sum of the released parts: post-processing, free and consistent)
+    totals: dict[str, float] = field(default_factory=dict)
 
 
 def aggregates_for(compiled: Compiled, k_min: int) -> tuple[list[Aggregate], str | None, bool]:
@@ -98,11 +106,12 @@ def release_table(compiled: Compiled, exact: ExactResult, dp: DPPlan | None, k_m
             index.sort(key=lambda i: _sortable(exact.keys[i]))
             notes.append("group keys come from the data and were released by OpenDP's noisy "
                          "threshold")
-        released = release(dp.plan, _vectors(compiled, exact, dp, index))
+        released, intervals = release_with_intervals(dp.plan, _vectors(compiled, exact, dp, index))
         crowd = released[dp.crowd] if dp.crowd is not None else [float("inf")] * len(index)
     hidden = suppress(crowd, k_min) if k_min > 1 else [False] * len(index)
     columns = list(compiled.columns)
     rows: list[list[Any]] = []
+    shown_at: list[int] = []
     for pos, i in enumerate(index):
         if hidden[pos]:
             continue
@@ -110,10 +119,41 @@ def release_table(compiled: Compiled, exact: ExactResult, dp: DPPlan | None, k_m
         for agg in compiled.aggregates:
             by_name[agg.name] = _present(agg.kind, released[agg.name][pos])
         rows.append([by_name[c] for c in columns])
+        shown_at.append(pos)
+    order = list(range(len(rows)))
     for name, desc in reversed(compiled.order):
         col = columns.index(name)
-        rows.sort(key=lambda r: _sortable((r[col],)), reverse=desc)
-    return Table(columns=columns, rows=rows, suppressed=sum(hidden), notes=notes)
+        order.sort(key=lambda j: _sortable((rows[j][col],)), reverse=desc)
+    rows = [rows[j] for j in order]
+    if dp is None:
+        return Table(columns=columns, rows=rows, suppressed=sum(hidden), notes=notes)
+    shown = [shown_at[j] for j in order]
+    return Table(columns=columns, rows=rows, suppressed=sum(hidden), notes=notes,
+                 intervals={a.name: [[round(lo, 6), round(hi, 6)] for lo, hi in
+                                     (intervals[a.name][pos] for pos in shown)]
+                            for a in compiled.aggregates},
+                 totals=_totals(compiled, columns, rows))
+
+
+def _totals(compiled: Compiled, columns: list[str], rows: list[list[Any]]) -> dict[str, float]:
+    """Totals over public keys, as the sums of the released parts (so they always agree)."""
+    if compiled.key_values is None or not compiled.keys:
+        return {}
+    out: dict[str, float] = {}
+    for agg in compiled.aggregates:
+        if agg.kind in ("count", "count_distinct", "sum"):
+            col = columns.index(agg.name)
+            out[agg.name] = round(sum(float(r[col]) for r in rows), 6)
+    return out
+
+
+def post_processed(table: Table) -> dict[str, Any]:
+    """Metadata derived from the released values alone: intervals per row and consistent totals."""
+    out: dict[str, Any] = {"intervals": table.intervals,
+                           "interval_method": INTERVAL_METHOD}
+    if table.totals:
+        out["totals"] = table.totals
+    return out
 
 
 def _exact_outputs(compiled: Compiled, values: dict[str, list[Any]]) -> dict[str, list[Any]]:

@@ -40,6 +40,9 @@ class QuestionDraft(In):
     description: StrictStr = Field(default="", max_length=5000)
     max_rows: StrictInt = Field(default=1, ge=1, le=1000)
     max_groups: StrictInt = Field(default=1, ge=1, le=1000)
+    #: public scale per output column (a typical value stated by the author, not read from
+    #: data): relative accuracy targets such as "±2%" are relative to it
+    scales: dict[StrictStr, float] = {}
 
 
 class QuestionUpdate(In):
@@ -52,6 +55,7 @@ class QuestionUpdate(In):
     description: StrictStr | None = Field(default=None, max_length=5000)
     max_rows: StrictInt | None = Field(default=None, ge=1, le=1000)
     max_groups: StrictInt | None = Field(default=None, ge=1, le=1000)
+    scales: dict[StrictStr, float] | None = None
 
 
 class Violation(BaseModel):
@@ -106,6 +110,8 @@ class Question(BaseModel):
     max_rows: int
     max_groups: int
     cloned_from: str | None = None
+    #: public scale per output column, for relative accuracy targets
+    scales: dict[str, float] = {}
     terms: Terms
     #: what the caller's org may do with it (question permissions)
     my_permissions: dict[str, bool]
@@ -139,6 +145,10 @@ class PlanRequest(In):
     epsilon: StrictStr | float | StrictInt = "1"
     #: None: 0 with public keys, a tenth of the room's delta budget otherwise
     delta: StrictStr | float | StrictInt | None = None
+    #: accuracy first: the 95% error each noisy column needs, absolute ("±5000", 5000) or
+    #: relative to the question's public scale ("±2%"); the plan then spends the smallest
+    #: epsilon that meets them all, and ``epsilon`` is not read
+    targets: dict[StrictStr, StrictStr | float | StrictInt] | None = Field(default=None, max_length=100)
 
 
 class ColumnPlan(BaseModel):
@@ -150,6 +160,35 @@ class ColumnPlan(BaseModel):
     ci95: float | None
     sensitivity: int | None
     epsilon: str | None
+
+
+class TargetPlan(BaseModel):
+    """One accuracy target and what the plan achieves for it."""
+
+    name: str
+    #: as asked ("±2%", "±5000")
+    asked: str
+    #: the 95% half-width asked, in the column's units
+    half_width: float
+    #: the 95% half-width the plan gives (at most half_width)
+    ci95: float
+    #: the epsilon of the column's noisy vector
+    epsilon: str
+
+
+class TargetsPlan(BaseModel):
+    """Accuracy-first planning: the smallest epsilon meeting every target, and whether it fits."""
+
+    targets: list[TargetPlan]
+    #: the smallest epsilon that meets every target (the plan's charge)
+    epsilon_needed: str
+    #: what an even split of epsilon across the vectors would need for the same targets
+    epsilon_uniform: str
+    #: False when the charge is over a party's budget left, a connection cap or the room's
+    #: maximum per run
+    reachable: bool = True
+    #: why not, with what the targets would cost
+    unreachable: str | None = None
 
 
 class BudgetFigures(BaseModel):
@@ -186,6 +225,8 @@ class Plan(BaseModel):
     parties: list[str] = []
     #: binds a run to this preview: run(..., plan=fingerprint) is refused if cost or noise changed
     fingerprint: str = ""
+    #: the accuracy targets asked for and what they cost (planning by targets only)
+    targets: TargetsPlan | None = None
 
 
 class RunRequest(PlanRequest):

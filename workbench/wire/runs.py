@@ -76,3 +76,6 @@ class Manifest(BaseModel):
     fingerprint: str
     #: the hashes of the run's ledger entries (one per party), when the ledger is chained
     ledger_hashes: dict[str, str] = Field(default_factory=dict)
+    #: the accuracy targets the run was planned by (None: planned by epsilon); re-planning
+    #: with them gives the same per-vector split
+    targets: dict[str, Any] | None = None
