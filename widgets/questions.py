@@ -28,7 +28,9 @@ _ALLOWED_HINT = {"integer": "min..max", "number": "min..max", "date": "YYYY-MM-D
 QUESTION_PERMISSIONS = [("view code", "view_code"), ("edit/delete", "edit_delete"), ("clone", "clone"),
                         ("run", "run"), ("view output", "view_output")]
 ANY_PARTNER = "*"
-_SETTING = [("default", None), ("allow", True), ("deny", False)]
+#: a setting left at "default" (a string: a None value would show the dropdown blank)
+DEFAULT = "default"
+_SETTING: list[tuple[str, Any]] = [("default", DEFAULT), ("allow", True), ("deny", False)]
 
 
 def _scalar(text: str, kind: str) -> Any:
@@ -147,7 +149,7 @@ class PermissionGrid(W.GridBox):
         for label, org in [("Any partner", ANY_PARTNER)] + partners:
             rows.append(W.HTML(esc(label)))
             for _, perm in QUESTION_PERMISSIONS:
-                cell = W.Dropdown(options=_SETTING, value=None, layout=W.Layout(width="100px"))
+                cell = W.Dropdown(options=_SETTING, value=DEFAULT, layout=W.Layout(width="100px"))
                 self.cells[(org, perm)] = cell
                 rows.append(cell)
         self.children = heads + rows
@@ -155,7 +157,7 @@ class PermissionGrid(W.GridBox):
     def load(self, rules: list[q.PermissionRule]) -> None:
         """Show rules; settings for partners no longer in the room are left out."""
         for cell in self.cells.values():
-            cell.value = None
+            cell.value = DEFAULT
         for rule in rules:
             cell = self.cells.get((rule.partner_org_id, rule.permission))
             if cell is not None:
@@ -164,7 +166,7 @@ class PermissionGrid(W.GridBox):
     def rules(self) -> list[dict[str, Any]]:
         """Every non-default setting, as the service takes them."""
         return [{"permission": perm, "partner_org_id": org, "allowed": cell.value}
-                for (org, perm), cell in self.cells.items() if cell.value is not None]
+                for (org, perm), cell in self.cells.items() if cell.value != DEFAULT]
 
 
 class QuestionBuilder(Console):

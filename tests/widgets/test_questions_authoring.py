@@ -63,3 +63,12 @@ def test_the_editor_value_round_trips(value):
     assert editor.value == value
     editor.value = "SELECT 2"
     assert editor.value == "SELECT 2"
+
+
+def test_permission_settings_left_alone_read_default_not_blank(room):
+    builder = QuestionBuilder(room.owner)
+    cell = builder.grid.cells[(room.partner_org, "view_code")]
+    assert cell.label == "default"
+    assert builder.grid.rules() == []
+    cell.value = False
+    assert builder.grid.rules() == [{"permission": "view_code", "partner_org_id": room.partner_org, "allowed": False}]
