@@ -436,6 +436,7 @@ class DatasetManager(Console):
     # room ---------------------------------------------------------------------------------
     def _show_room(self) -> None:
         room_id = self.value
+        self.room_status.clear()  # a message about the previous room (or action) does not carry over
         self.room = fetch_room(self.room_status, self.client, room_id)
         room = self.room
         show(self.room_box, room is not None)
