@@ -87,7 +87,7 @@ def start_upload(store: Store, actor: Actor, body: w.UploadCreate) -> w.Upload:
                                "format": body.format, "column_types": body.column_types or None})
     staged = staging_for(store).start(org_id=actor.org_id, user_id=actor.user_id,
                                       file_name=body.file_name, fmt=body.format, size=body.size,
-                                      source=body.source, column_types=body.column_types)
+                                      source=body.source, column_types=dict(body.column_types))
     return _upload_out(staged)
 
 
