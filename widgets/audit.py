@@ -92,8 +92,8 @@ class AuditLog(W.VBox):
         self.rooms: dict[str, str] = {}
         self._cursors: list[int | None] = [None]  # before_seq of each page seen so far
         self._more = False
-        self.room = W.Dropdown(description="Room", options=[("any room", None)])
-        self.actor = W.Dropdown(description="Who", options=[("anyone", None)])
+        self.room = W.Dropdown(description="Room", options=[("any room", "")])
+        self.actor = W.Dropdown(description="Who", options=[("anyone", "")])
         self.action = W.Text(description="Action", placeholder="e.g. partner.invite (any)")
         self.start_day = W.DatePicker(description="From")
         self.end_day = W.DatePicker(description="to")
@@ -138,9 +138,9 @@ class AuditLog(W.VBox):
         self.rooms = {r.id: r.name for r in rooms if r.my_org_status in ("owner", "accepted")}
         users = guarded(self.status, self.client.users) or []
         with self.hold_trait_notifications():
-            set_options(self.room, [("any room", None)] + [(name, rid) for rid, name in self.rooms.items()],
+            set_options(self.room, [("any room", "")] + [(name, rid) for rid, name in self.rooms.items()],
                         self.room.value)
-            set_options(self.actor, [("anyone", None)] + [(u.name, u.id) for u in users], self.actor.value)
+            set_options(self.actor, [("anyone", "")] + [(u.name, u.id) for u in users], self.actor.value)
         self.refresh()
 
     def _filters(self) -> dict[str, Any] | None:
@@ -149,7 +149,7 @@ class AuditLog(W.VBox):
             self.status.error("the date range is empty: 'From' must not come after 'to'")
             return None
         since, until = day_bounds(start, end, self.zone.value)
-        return dict(room_id=self.room.value, actor_user_id=self.actor.value,
+        return dict(room_id=self.room.value or None, actor_user_id=self.actor.value or None,
                     action=self.action.value.strip() or None, since=since, until=until, reads=self.reads.value)
 
     def refresh(self) -> None:

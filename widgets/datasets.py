@@ -62,6 +62,39 @@ def readiness_html(ready: d.Readiness) -> str:
                          css_class="wb-readiness", empty="the room has no template fields yet"))
 
 
+#: the types a column can be declared as at upload (None: the service infers it)
+DECLARABLE_TYPES = ("text", "integer", "double", "boolean", "date", "timestamp")
+#: how many rows of the uploader's own file are shown before the upload
+SAMPLE_ROWS = 5
+
+
+def sample_rows(source: Any, file_name: str | None, n: int = SAMPLE_ROWS) -> tuple[list[str], list[list[str]]]:
+    """The header and first ``n`` rows of the uploader's OWN file, read here in the kernel, as written
+    (text, so "01234" shows as "01234"): the service never sends raw rows back."""
+    import csv
+    import io
+
+    if hasattr(source, "head") and hasattr(source, "columns"):
+        head = source.head(n)
+        return [str(c) for c in head.columns], [[str(v) for v in row] for row in head.itertuples(index=False)]
+    name = (file_name or str(source)).lower()
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fh:
+            data = fh.read(1 << 20)
+    else:
+        data = bytes(source[: 1 << 20])
+    if name.endswith((".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(io.BytesIO(bytes(source)) if not isinstance(source, (str, Path)) else source
+                               ).read_row_group(0).slice(0, n)
+        return table.column_names, [[str(v) for v in row.values()] for row in table.to_pylist()]
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(text))
+    rows = [row for _, row in zip(range(n + 1), reader)]
+    return (rows[0], rows[1:]) if rows else ([], [])
+
+
 def _number(text: str, what: str) -> float | int | None:
     text = text.strip()
     if not text:
@@ -151,6 +184,12 @@ class DatasetManager(Console):
         self.file.observe(lambda _: self._file_chosen(), names="value")
         self.progress = W.IntProgress(value=0, min=0, max=100, description="Upload", bar_style="info")
         self.schema_table = W.HTML()
+        self.sample = W.HTML()
+        self.type_picks: dict[str, W.Dropdown] = {}
+        self.types_box = W.VBox()
+        self.reread = button("Upload again with these types", tooltip="the file is read again with the declared types")
+        self.reread.on_click(lambda _: self._upload_with_types())
+        self._source: tuple[Any, str | None] | None = None
         self.conn_name = W.Text(description="Name", placeholder="e.g. customers", layout=_WIDE)
         self.fields = W.SelectMultiple(description="Fields", options=[], rows=6)
         self.identity = W.Dropdown(description="Identity", options=[])
@@ -161,7 +200,9 @@ class DatasetManager(Console):
         self.create = button("Create connection", "primary")
         self.create.on_click(lambda _: self.create_connection())
         self.connect_form = W.VBox([
-            self.schema_table, self.conn_name, W.HBox([self.fields, self.pii]),
+            self.sample, self.schema_table,
+            W.HTML("<span style='color:#555'>Declare a column's type where the guess is wrong (text keeps "
+                   "leading zeros, e.g. zip codes 01234):</span>"), self.types_box, self.reread, self.conn_name, W.HBox([self.fields, self.pii]),
             W.HBox([self.identity, self.kind]), W.HBox([self.pii_mode, self.strict]), self.create])
         self.report = W.HTML()
         self.conn_list = W.HTML()
@@ -269,8 +310,21 @@ class DatasetManager(Console):
         item = files[0]
         self.upload(bytes(item["content"]), file_name=item["name"])
 
-    def upload(self, source: Any, *, file_name: str | None = None) -> d.UploadSchema | None:
-        """Upload a path, bytes or a DataFrame; the bar moves per chunk, then the schema shows."""
+    def upload(self, source: Any, *, file_name: str | None = None,
+               column_types: dict[str, str] | None = None) -> d.UploadSchema | None:
+        """Upload a path, bytes or a DataFrame; the bar moves per chunk, then the schema shows.
+
+        A few rows of the file are shown first, read here from the uploader's own file;
+        ``column_types`` declares types that override the service's inference.
+        """
+        self._source = (source, file_name)
+        try:
+            head, rows = sample_rows(source, file_name)
+            self.sample.value = (f"<div class='wb-sample-caption'><b>Your file's first rows</b> (read here, "
+                                 "not sent back by the service):</div>"
+                                 + table_html(head, rows, css_class="wb-sample", empty="no rows"))
+        except Exception:  # an unreadable file: the service's parse says why
+            self.sample.value = ""
         self.progress.value, self.progress.bar_style, self.progress.description = 0, "info", "Uploading"
         if self.schema is not None:  # a new file replaces the one not yet connected: free its slot
             try:
@@ -284,7 +338,8 @@ class DatasetManager(Console):
             self.progress.value = 100 if total <= 0 else min(100, sent * 100 // total)
 
         schema = guarded(self.status, lambda: self.client.upload(source, file_name=file_name, progress=moved,
-                                                                  chunk_bytes=self.chunk_bytes))
+                                                                  chunk_bytes=self.chunk_bytes,
+                                                                  column_types=column_types))
         if schema is None:
             self.progress.bar_style, self.progress.description = "danger", "Failed"
             return None
@@ -295,6 +350,7 @@ class DatasetManager(Console):
             f"<div class='wb-schema-caption'><b>{esc(schema.file_name)}</b>: {schema.rows:,} rows, "
             f"{len(names)} columns detected</div>"
             + table_html(["column", "type"], [(c.name, c.type) for c in schema.columns], css_class="wb-schema"))
+        self._type_pickers(schema, column_types or {})
         self.fields.options = names
         self.fields.value = tuple(names)
         self.pii.options = names
@@ -307,6 +363,28 @@ class DatasetManager(Console):
         show(self.connect_form, True)
         self.status.ok(f"{schema.file_name} uploaded: check the schema, pick fields, PII and the identity column")
         return schema
+
+    def _type_pickers(self, schema: d.UploadSchema, declared: dict[str, str]) -> None:
+        """One picker per column: "default (the inferred type)" or a declared type."""
+        self.type_picks = {}
+        for c in schema.columns:
+            inferred = c.type if c.name not in declared else "as declared"
+            options = [(f"default ({inferred})", "")] + [(t, t) for t in DECLARABLE_TYPES]
+            self.type_picks[c.name] = W.Dropdown(description=c.name, options=options, value=declared.get(c.name, ""),
+                                                 style={"description_width": "initial"},
+                                                 layout=W.Layout(width="260px"))
+        self.types_box.children = list(self.type_picks.values())
+
+    def declared_types(self) -> dict[str, str]:
+        """The column types picked in the pickers (columns left at "default" are inferred)."""
+        return {name: pick.value for name, pick in self.type_picks.items() if pick.value}
+
+    def _upload_with_types(self) -> d.UploadSchema | None:
+        if self._source is None:
+            self.status.error("choose a file first")
+            return None
+        source, file_name = self._source
+        return self.upload(source, file_name=file_name, column_types=self.declared_types())
 
     def create_connection(self) -> d.Connection | None:
         """Create the connection from the upload and show its ingest report."""
@@ -358,6 +436,7 @@ class DatasetManager(Console):
     # room ---------------------------------------------------------------------------------
     def _show_room(self) -> None:
         room_id = self.value
+        self.room_status.clear()  # a message about the previous room (or action) does not carry over
         self.room = fetch_room(self.room_status, self.client, room_id)
         room = self.room
         show(self.room_box, room is not None)

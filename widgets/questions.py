@@ -16,6 +16,7 @@ import ipywidgets as W
 from workbench.client import Client
 from workbench.errors import RuleViolation
 from workbench.wire import questions as q
+from widgets.sql_editor import SqlEditor, completion
 from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
                              table_html)
 from widgets._common import Confirmation, done
@@ -27,7 +28,9 @@ _ALLOWED_HINT = {"integer": "min..max", "number": "min..max", "date": "YYYY-MM-D
 QUESTION_PERMISSIONS = [("view code", "view_code"), ("edit/delete", "edit_delete"), ("clone", "clone"),
                         ("run", "run"), ("view output", "view_output")]
 ANY_PARTNER = "*"
-_SETTING = [("default", None), ("allow", True), ("deny", False)]
+#: a setting left at "default" (a string: a None value would show the dropdown blank)
+DEFAULT = "default"
+_SETTING: list[tuple[str, Any]] = [("default", DEFAULT), ("allow", True), ("deny", False)]
 
 
 def _scalar(text: str, kind: str) -> Any:
@@ -64,11 +67,13 @@ class ParameterRow(W.HBox):
         self.type = W.Dropdown(options=PARAMETER_TYPES, value="number", layout=W.Layout(width="120px"))
         self.default = W.Text(placeholder="default", layout=W.Layout(width="190px"))
         self.allowed = W.Text(placeholder=_ALLOWED_HINT["number"], layout=W.Layout(width="220px"))
+        self.description = W.Text(placeholder="what the analyst fills in (shown as its label)",
+                                  layout=W.Layout(width="300px"))
         self.remove = button("✕", tooltip="remove this parameter")
         self.remove.on_click(lambda _: on_remove(self))
         self.type.observe(lambda change: setattr(self.allowed, "placeholder", _ALLOWED_HINT[change["new"]]),
                           names="value")
-        super().__init__([self.name, self.type, self.default, self.allowed, self.remove])
+        super().__init__([self.name, self.type, self.default, self.allowed, self.description, self.remove])
         if spec:
             self.load(spec)
 
@@ -76,6 +81,7 @@ class ParameterRow(W.HBox):
         """Fill the row from a parameter the service holds."""
         kind = spec.get("type", "text")
         self.name.value, self.type.value = spec.get("name", ""), kind
+        self.description.value = spec.get("description") or ""
         default = spec.get("default")
         if kind == "date_range" and isinstance(default, (list, tuple)):
             self.default.value = "..".join(str(x) for x in default)
@@ -95,6 +101,8 @@ class ParameterRow(W.HBox):
         """The parameter as the service takes it (it checks names, types and defaults)."""
         kind = self.type.value
         out: dict[str, Any] = {"name": self.name.value.strip(), "type": kind}
+        if self.description.value.strip():
+            out["description"] = self.description.value.strip()
         allowed = self.allowed.value.strip()
         if kind == "date_range":
             default = _pair(self.default.value) if self.default.value.strip() else None
@@ -117,6 +125,16 @@ class ParameterRow(W.HBox):
         return out
 
 
+def macro_completions(datasets: list[Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """The room's dataset macros (as tables with their field macros as columns) and field macros."""
+    out = []
+    for t in datasets:
+        fields = [f.macro for f in t.fields]
+        out.append(completion(t.macro, "table", f"dataset of {names.get(t.party, t.party)}", fields))
+        out += [completion(f.macro, "property", f"field of {t.macro}") for f in t.fields]
+    return out
+
+
 class PermissionGrid(W.GridBox):
     """Question permissions per partner (any partner, or a named one): default, allow or deny."""
 
@@ -131,7 +149,7 @@ class PermissionGrid(W.GridBox):
         for label, org in [("Any partner", ANY_PARTNER)] + partners:
             rows.append(W.HTML(esc(label)))
             for _, perm in QUESTION_PERMISSIONS:
-                cell = W.Dropdown(options=_SETTING, value=None, layout=W.Layout(width="100px"))
+                cell = W.Dropdown(options=_SETTING, value=DEFAULT, layout=W.Layout(width="100px"))
                 self.cells[(org, perm)] = cell
                 rows.append(cell)
         self.children = heads + rows
@@ -139,7 +157,7 @@ class PermissionGrid(W.GridBox):
     def load(self, rules: list[q.PermissionRule]) -> None:
         """Show rules; settings for partners no longer in the room are left out."""
         for cell in self.cells.values():
-            cell.value = None
+            cell.value = DEFAULT
         for rule in rules:
             cell = self.cells.get((rule.partner_org_id, rule.permission))
             if cell is not None:
@@ -148,7 +166,7 @@ class PermissionGrid(W.GridBox):
     def rules(self) -> list[dict[str, Any]]:
         """Every non-default setting, as the service takes them."""
         return [{"permission": perm, "partner_org_id": org, "allowed": cell.value}
-                for (org, perm), cell in self.cells.items() if cell.value is not None]
+                for (org, perm), cell in self.cells.items() if cell.value != DEFAULT]
 
 
 class QuestionBuilder(Console):
@@ -181,9 +199,8 @@ class QuestionBuilder(Console):
         self.macros = W.HTML()
         self.name = W.Text(description="Name", layout=W.Layout(width="520px"))
         self.description = W.Textarea(description="Description", layout=W.Layout(width="520px", height="60px"))
-        self.sql = W.Textarea(description="SQL", placeholder="SELECT p.region, COUNT(DISTINCT p.email) AS reach\n"
-                              "FROM publisher p GROUP BY p.region",
-                              layout=W.Layout(width="720px", height="160px"))
+        self.sql = SqlEditor(placeholder="SELECT p.region, COUNT(DISTINCT p.email) AS reach\n"
+                             "FROM publisher p GROUP BY p.region", layout=W.Layout(width="720px"))
         self.kind = W.Dropdown(description="Kind", options=[("analytical", "analytical"), ("user list", "user_list")],
                                value="analytical")
         self.max_rows = W.BoundedIntText(description="max rows", value=1, min=1, max=1000,
@@ -206,10 +223,12 @@ class QuestionBuilder(Console):
         self.confirm = Confirmation()
         self.report = W.HTML()
         self.editor = W.VBox([
-            self.name, self.description, self.sql, W.HBox([self.kind, self.max_rows, self.max_groups]),
+            self.name, self.description, W.HTML("<b>SQL</b> <span style='color:#555'>(Ctrl-Space lists "
+                                                "the room's macros and your parameters)</span>"),
+            self.sql, W.HBox([self.kind, self.max_rows, self.max_groups]),
             heading("Parameters", 4),
             W.HTML("<span style='color:#555'>name, type, default, allowed values (range min..max, "
-                   "choices a, b, c, or a text pattern)</span>"), self.param_rows, self.add_param,
+                   "choices a, b, c, or a text pattern), and a description the analyst reads</span>"), self.param_rows, self.add_param,
         ])
         self.actions = W.VBox([W.HBox([self.check, self.save, self.clone, self.add_to_room, self.delete]),
                                self.confirm])
@@ -262,6 +281,8 @@ class QuestionBuilder(Console):
         lines = "".join(f"<li><code>{esc(t.macro)}</code> ({esc(names.get(t.party, t.party))}): "
                         + esc(", ".join(f.macro for f in t.fields)) + "</li>"
                         for t in (template.datasets if template else []))
+        self.sql.completions = macro_completions(template.datasets if template else [], names) + \
+            self._parameter_completions()
         self.macros.value = ("<div class='wb-macros'><b>Dataset macros</b> (use them as table names) and their "
                              f"<b>field macros</b> (column names):<ul>{lines}</ul></div>" if lines else
                              "<div class='wb-macros'><i>The room declares no dataset macros yet.</i></div>")
@@ -334,11 +355,24 @@ class QuestionBuilder(Console):
 
     def _set_parameters(self, specs: list[dict[str, Any]]) -> None:
         self.params = [ParameterRow(self.remove_parameter, spec) for spec in specs]
+        for row in self.params:
+            row.name.observe(lambda _: self._offer_parameters(), names="value")
         self.param_rows.children = self.params
+        self._offer_parameters()
+
+    def _parameter_completions(self) -> list[dict[str, Any]]:
+        return [completion(f":{row.name.value.strip()}", "variable", row.description.value.strip() or row.type.value)
+                for row in self.params if row.name.value.strip()]
+
+    def _offer_parameters(self) -> None:
+        """Offer the parameters' ``:names`` in the editor's completion next to the macros."""
+        self.sql.completions = [c for c in self.sql.completions if c["type"] != "variable"] + \
+            self._parameter_completions()
 
     def add_parameter(self) -> ParameterRow:
         """Add an empty parameter row."""
         row = ParameterRow(self.remove_parameter)
+        row.name.observe(lambda _: self._offer_parameters(), names="value")
         self.params = self.params + [row]
         self.param_rows.children = self.params
         return row

@@ -228,6 +228,8 @@ class QuestionRunner(Console):
                             self.plan_box, self.error_warning, self.gauge, self.progress])
 
         self.room.observe(lambda _: self._load_questions(), names="value")
+        self.reload = button("↻", tooltip="fetch the room's questions again (after one was added or changed)")
+        self.reload.on_click(lambda _: self._load_questions())
         self.follow(self.pick)
         self.observe(lambda _: self._show_question(), names="value")
         self.epsilon.observe(lambda _: self._stale(), names="value")
@@ -242,7 +244,8 @@ class QuestionRunner(Console):
         self.more.observe(lambda change: self.schedules.activate() if change["new"] == 0 else None,
                           names="selected_index")
         super().__init__([
-            W.HTML("<h2 style='margin:4px 0'>Question runner</h2>"), self.room, self.pick, self.about,
+            W.HTML("<h2 style='margin:4px 0'>Question runner</h2>"), W.HBox([self.room, self.reload]), self.pick,
+            self.about,
             self.allowed, self.form, self.status, self.result_box, self.history, self.more,
         ], **kwargs)
         self.add_class("wb-runner")
@@ -261,9 +264,9 @@ class QuestionRunner(Console):
         self.questions = (guarded(self.status, lambda: self.client.questions(room_id)) or []) if room_id else []
         runnable = [x for x in self.questions if x.in_room]
         set_options(self.pick, [(x.name, x.id) for x in runnable], self.value)
+        self._show_question()
         if room_id and not runnable:
             self.status.info("This room has no questions added yet.")
-        self._show_question()
 
     def _show_question(self) -> None:
         self.question = next((x for x in self.questions if x.id == self.value), None)
@@ -415,8 +418,13 @@ class QuestionRunner(Console):
     # the result on screen is always the one of named settings (kept apart for easy merges) ------
     _result_for: tuple | None = None
 
+    _shown: str | None = None
+
     def _clear_result(self) -> None:
-        """Another question or room: the result of the previous one goes."""
+        """Another question or room: the result of the previous one goes, and so does its status line."""
+        if self.value != self._shown:
+            self.status.clear()
+        self._shown = self.value
         self.result, self.run, self._result_for = None, None, None
         self.result_label.value = ""
         show(self.result_box, False)
@@ -523,6 +531,9 @@ class RunHistory(W.VBox):
         self._names: dict[str, str] = {}
         self._previous: tuple[str, q.RunResult | None] | None = None
         self.status = Status()
+        # its own class: inside the runner, the runner's status stays the last ".wb-status"
+        self.status.remove_class("wb-status")
+        self.status.add_class("wb-history-status")
         self.table = W.HTML()
         self.pick = W.Dropdown(description="Run", options=[], layout=W.Layout(width="460px"))
         self.show_manifest = button("Show manifest")

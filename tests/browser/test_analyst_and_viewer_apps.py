@@ -39,6 +39,9 @@ def test_analyst_previews_runs_and_sees_a_chart_with_error_bars(page: Page, voil
     expect(chart.locator("g.errorbar")).to_have_count(12)
     expect(runner.locator("table.wb-result-table tbody tr")).to_have_count(12)
     expect(runner.locator("a.wb-csv")).to_have_attribute("download", "reach_and_spend_by_region_and_age_band.csv")
+    expect(runner.locator(".wb-result-of")).to_contain_text("Result of: ")
+    runner.get_by_text("Run history of this question").click()  # the history loads when opened
+    expect(runner.locator("table.wb-runs")).to_contain_text("you (ann)")
     expect(page.locator("body")).not_to_contain_text("Traceback")
     screenshot(page, "analyst_runner")
 

@@ -75,18 +75,25 @@ class DatasetsAPI:
 
     # uploads
     def upload(self, source: Any, *, file_name: str | None = None, format: str | None = None,
-               progress: Progress = True, chunk_bytes: int = CHUNK_BYTES) -> w.UploadSchema:
-        """Stream a CSV/Parquet file (path) or a DataFrame to the service; returns the detected schema."""
+               progress: Progress = True, chunk_bytes: int = CHUNK_BYTES,
+               column_types: dict[str, str] | None = None) -> w.UploadSchema:
+        """Stream a CSV/Parquet file (path) or a DataFrame to the service; returns the detected schema.
+
+        ``column_types`` declares types that override inference, e.g. ``{"zip": "text"}`` keeps
+        "01234" as written (text, integer, double, boolean, date or timestamp).
+        """
+        types = dict(column_types or {})
         if hasattr(source, "to_parquet") and hasattr(source, "columns"):
             data = dataframe_to_parquet(source)
             name = file_name or "dataframe.parquet"
-            return self._send(io.BytesIO(data), len(data), name, "parquet", "dataframe", progress, chunk_bytes)
+            return self._send(io.BytesIO(data), len(data), name, "parquet", "dataframe", progress, chunk_bytes,
+                              types)
         if isinstance(source, (bytes, bytearray)):
             if not file_name:
                 raise InvalidInput("pass file_name= when uploading bytes, e.g. file_name='users.csv'")
             fmt = format or _guess(file_name)
             return self._send(io.BytesIO(bytes(source)), len(source), file_name, fmt, "file", progress,
-                              chunk_bytes)
+                              chunk_bytes, types)
         if not isinstance(source, (str, os.PathLike)):
             raise InvalidInput(f"upload a file path, bytes or a pandas DataFrame, not {type(source).__name__}")
         path = Path(source)
@@ -95,18 +102,19 @@ class DatasetsAPI:
         name = file_name or path.name
         fmt = format or _guess(name)
         with open(path, "rb") as fh:
-            return self._send(fh, path.stat().st_size, name, fmt, "file", progress, chunk_bytes)
+            return self._send(fh, path.stat().st_size, name, fmt, "file", progress, chunk_bytes, types)
 
     def start_upload(self, file_name: str, size: int, *, format: str | None = None,
-                     source: str = "file") -> w.Upload:
+                     source: str = "file", column_types: dict[str, str] | None = None) -> w.Upload:
         """Open an upload of ``size`` bytes (chunks follow); it counts against your uploads in flight
         and the service's staging budget until it is turned into a connection or cancelled."""
         return w.Upload(**self._request("POST", "/api/v1/uploads", json={
-            "file_name": file_name, "format": format or _guess(file_name), "size": size, "source": source}))
+            "file_name": file_name, "format": format or _guess(file_name), "size": size, "source": source,
+            "column_types": dict(column_types or {})}))
 
     def _send(self, fh: Any, size: int, name: str, fmt: str, source: str, progress: Progress,
-              chunk_bytes: int) -> w.UploadSchema:
-        up = self.start_upload(name, size, format=fmt, source=source)
+              chunk_bytes: int, column_types: dict[str, str] | None = None) -> w.UploadSchema:
+        up = self.start_upload(name, size, format=fmt, source=source, column_types=column_types)
         try:
             return self._send_chunks(up, fh, size, name, progress, chunk_bytes)
         except BaseException:

@@ -84,10 +84,10 @@ def start_upload(store: Store, actor: Actor, body: w.UploadCreate) -> w.Upload:
     with store.transaction() as cur:
         ensure_allowed(cur, actor, "data.upload", resource_type="upload", resource_org_id=actor.org_id,
                        detail={"step": "start", "file_name": body.file_name, "size": body.size,
-                               "format": body.format})
+                               "format": body.format, "column_types": body.column_types or None})
     staged = staging_for(store).start(org_id=actor.org_id, user_id=actor.user_id,
                                       file_name=body.file_name, fmt=body.format, size=body.size,
-                                      source=body.source)
+                                      source=body.source, column_types=dict(body.column_types))
     return _upload_out(staged)
 
 

@@ -282,7 +282,8 @@ def _header(data: bytes | bytearray) -> list[str]:
     return [n.strip() for n in names]
 
 
-def parse_csv(data: bytes | bytearray, file_name: str = "the file", budget: int | None = None) -> Parsed:
+def parse_csv(data: bytes | bytearray, file_name: str = "the file", budget: int | None = None,
+              column_types: dict[str, str] | None = None) -> Parsed:
     """Parse RFC 4180 CSV (comma, double quotes, a header line, UTF-8) into Arrow.
 
     Decoding streams block by block and stops at the first block past the decoded-size limits.
@@ -298,6 +299,8 @@ def parse_csv(data: bytes | bytearray, file_name: str = "the file", budget: int 
         i = names.index("") + 1
         raise InvalidInput(f"column {i} of {where} has no name in the header line; name it", column=i)
     check_column_names(names, where)
+    declared = dict(column_types or {})
+    _missing_columns(declared, names, where)
     problems: list[tuple[int | None, int, int]] = []
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
@@ -308,12 +311,16 @@ def parse_csv(data: bytes | bytearray, file_name: str = "the file", budget: int 
     read = pcsv.ReadOptions(use_threads=True, block_size=CSV_BLOCK, column_names=names, skip_rows=1)
     parse = pcsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False)
     convert = pcsv.ConvertOptions(null_values=[""], strings_can_be_null=True,
-                                  quoted_strings_can_be_null=False)
+                                  quoted_strings_can_be_null=False,
+                                  column_types={n: ARROW_TYPES[t] for n, t in declared.items()})
     try:
         reader = pcsv.open_csv(pa.BufferReader(data), read_options=read, parse_options=parse,
                                convert_options=convert)
         decoded = _decode(reader, reader.schema, limit, where)
     except pa.ArrowInvalid as exc:
+        if "conversion error" in str(exc):
+            raise InvalidInput(f"{where} has a value that does not fit its column's type "
+                               f"({_arrow_message(exc)}); fix the value, or declare the column as text") from None
         if "columns" not in str(exc):
             raise InvalidInput(f"{where} is not valid CSV: {_arrow_message(exc)}") from None
         slow = pcsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1)
@@ -402,10 +409,45 @@ def parse_parquet(data: bytes | bytearray, file_name: str = "the file", budget: 
     return decoded
 
 
-def parse(data: bytes | bytearray, fmt: str, file_name: str = "the file", budget: int | None = None) -> Parsed:
-    """Parse ``data`` in the given format (csv | parquet); ``budget``: staging bytes left."""
+def parse(data: bytes | bytearray, fmt: str, file_name: str = "the file", budget: int | None = None,
+          column_types: dict[str, str] | None = None) -> Parsed:
+    """Parse ``data`` in the given format (csv | parquet); ``budget``: staging bytes left;
+    ``column_types``: declared types that override inference (CSV: read as declared, so a text
+    column keeps "01234"; Parquet: cast after reading)."""
+    declared = dict(column_types or {})
+    unknown = sorted(set(declared.values()) - set(ARROW_TYPES))
+    if unknown:
+        raise InvalidInput(f"unknown column type(s) {unknown}; use one of {sorted(ARROW_TYPES)}")
     if fmt == "csv":
-        return parse_csv(data, file_name, budget)
+        return parse_csv(data, file_name, budget, declared)
     if fmt == "parquet":
-        return parse_parquet(data, file_name, budget)
+        return _declare(parse_parquet(data, file_name, budget), declared, file_name)
     raise InvalidInput(f"unknown format {fmt!r}; use one of {FORMATS}")
+
+
+def _missing_columns(declared: dict[str, str], names: list[str] | tuple[str, ...], where: str) -> None:
+    missing = sorted(set(declared) - set(names))
+    if missing:
+        raise InvalidInput(f"{where} has no column(s) {missing} to declare a type for; its columns are "
+                           f"{list(names)}", columns=missing)
+
+
+def _declare(parsed: Parsed, declared: dict[str, str], file_name: str) -> Parsed:
+    """Cast declared columns of a parsed file (values that do not convert are refused, naming the column)."""
+    if not declared:
+        return parsed
+    where = f"the file {file_name!r}"
+    _missing_columns(declared, parsed.table.column_names, where)
+    arrays, columns = [], []
+    for name, col, info in zip(parsed.table.column_names, parsed.table.columns, parsed.columns):
+        want = declared.get(name)
+        if want is not None and want != info.type:
+            try:
+                col = col.cast(ARROW_TYPES[want])
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise InvalidInput(f"column {name!r} of {where} cannot be read as {want}: "
+                                   f"{_arrow_message(exc)}", column=name) from None
+            info = Column(name, want)
+        arrays.append(col)
+        columns.append(info)
+    return Parsed(pa.table(arrays, names=parsed.table.column_names), tuple(columns), parsed.first_line)

@@ -48,6 +48,8 @@ class Staged:
     next_index: int = 0
     touched: float = field(default_factory=time.monotonic)
     parsed: files.Parsed | None = None
+    #: declared column types that override inference when the file is parsed
+    column_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -72,7 +74,7 @@ class Staging:
             del self._items[key]
 
     def start(self, *, org_id: str, user_id: str, file_name: str, fmt: str, size: int,
-              source: str) -> Staged:
+              source: str, column_types: dict[str, str] | None = None) -> Staged:
         """Begin an upload after checking its name, its declared size and the staging limits."""
         files.check_file_name(file_name)
         files.check_size(size)
@@ -81,7 +83,7 @@ class Staging:
         in_flight = files.env_limit(MAX_IN_FLIGHT_ENV, DEFAULT_IN_FLIGHT)
         budget = files.env_limit(STAGING_BYTES_ENV, DEFAULT_STAGING_BYTES)
         staged = Staged(id=new_id(), org_id=org_id, user_id=user_id, file_name=file_name,
-                        format=fmt, size=size, source=source)
+                        format=fmt, size=size, source=source, column_types=dict(column_types or {}))
         with self._lock:
             self._purge()
             mine = sum(1 for v in self._items.values() if v.user_id == user_id)
@@ -148,7 +150,8 @@ class Staging:
         with self._lock:
             room = max(budget - self._held(but=staged.id), 0)
         try:
-            parsed = files.parse(staged.buf, staged.format, staged.file_name, budget=room)
+            parsed = files.parse(staged.buf, staged.format, staged.file_name, budget=room,
+                                 column_types=staged.column_types)
         except Exception:
             self.drop(upload_id)
             raise

@@ -116,11 +116,12 @@ def for_org(cur: Any, org_id: str, *, room_id: str | None, actor_user_id: str | 
         if value is not None:
             sql += f" AND e.{column} = ?"
             params.append(value)
-    for clause, value in ((" AND e.occurred_at >= ?", since), (" AND e.occurred_at < ?", until),
-                          (" AND e.seq < ?", before_seq)):
-        if value is not None:
+    bounds: tuple[tuple[str, Any], ...] = ((" AND e.occurred_at >= ?", since), (" AND e.occurred_at < ?", until),
+                                           (" AND e.seq < ?", before_seq))
+    for clause, bound in bounds:
+        if bound is not None:
             sql += clause
-            params.append(value)
+            params.append(bound)
     if not reads:
         likes = " OR ".join("e.action LIKE ?" for _ in READ_SUFFIXES)
         marks = ", ".join("?" for _ in READ_ACTIONS)

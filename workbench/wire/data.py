@@ -25,6 +25,8 @@ class UploadCreate(In):
     size: StrictInt = Field(ge=0)
     #: where the bytes came from, for the record: file | dataframe
     source: Literal["file", "dataframe"] = "file"
+    #: declared types that override inference, by column name (text keeps leading zeros: "01234")
+    column_types: dict[StrictStr, Literal["text", "integer", "double", "boolean", "date", "timestamp"]] = {}
 
 
 class Upload(BaseModel):
