@@ -20,6 +20,7 @@ from widgets.sql_editor import SqlEditor, completion
 from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
                              table_html)
 from widgets._common import Confirmation, done
+from widgets.twins import TwinTry
 
 PARAMETER_TYPES = [("integer", "integer"), ("number", "number"), ("date", "date"), ("date range", "date_range"),
                    ("one of", "one_of"), ("text pattern", "text")]
@@ -222,6 +223,7 @@ class QuestionBuilder(Console):
         self.delete.on_click(lambda _: self._delete())
         self.confirm = Confirmation()
         self.report = W.HTML()
+        self.twin = TwinTry(client, lambda: self.room_pick.value, self.draft)
         self.editor = W.VBox([
             self.name, self.description, W.HTML("<b>SQL</b> <span style='color:#555'>(Ctrl-Space lists "
                                                 "the room's macros and your parameters)</span>"),
@@ -252,7 +254,7 @@ class QuestionBuilder(Console):
                                  W.HBox([self.runners, self.receivers]), self.save_terms])
         super().__init__([
             W.HTML("<h2 style='margin:4px 0'>Question builder</h2>"), W.HBox([self.room_pick, self.refresh]), self.pick, self.about,
-            self.macros, self.editor, self.actions, self.status, self.report, self.terms_box, self.perms_box,
+            self.macros, self.editor, self.actions, self.status, self.report, self.twin, self.terms_box, self.perms_box,
         ], **kwargs)
         self.add_class("wb-question-builder")
         self.observe(lambda _: self._show_question(), names="value")
@@ -308,6 +310,7 @@ class QuestionBuilder(Console):
         question, room = self.question, self.room
         can = room.abilities if room is not None else {}
         self.report.value = ""
+        show(self.twin, bool(can.get("twin.draft")) and room is not None and room.dp_enabled)
         self.violations = []
         show(self.editor, room is not None)
         show(self.actions, room is not None)

@@ -10,6 +10,7 @@ import pytest
 
 import workbench as wb
 from tests.runs.room import Room, build_room
+from workbench.client.twins import twin_csv
 from workbench.demo import BANDS, REGIONS
 from workbench.demo import REACH_SQL as Q1_SQL
 
@@ -103,7 +104,7 @@ def test_drafts_on_twins_are_free_and_labelled_synthetic(room, twins):
     assert {r[1] for r in result.rows} <= set(BANDS)
     reach = sum(r[2] for r in result.rows)
     assert 0 < reach <= 200 and all(0 <= r[3] <= 250 * r[2] for r in result.rows)
-    csv = result.to_csv().splitlines()
+    csv = twin_csv(result).splitlines()
     assert csv[0].startswith("# SYNTHETIC") and csv[1].startswith("synthetic,region")
     assert all(line.startswith("synthetic,") for line in csv[1:])
     assert [spent(room.owner, room.id, room.owner_org),

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
+from workbench.client.exports import safe_cell
 from workbench.wire import twins as w
+
+
+def twin_csv(result: w.TwinResult) -> str:
+    """A draft's twin result as safe CSV: the synthetic label first, every row marked."""
+    out = io.StringIO()
+    out.write(f"# {result.label}\n")
+    writer = csv.writer(out)
+    writer.writerow(["synthetic", *(safe_cell(c) for c in result.columns)])
+    for row in result.rows:
+        writer.writerow(["synthetic", *(safe_cell(v) for v in row)])
+    return out.getvalue()
 
 
 class TwinsAPI:

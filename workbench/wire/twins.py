@@ -6,9 +6,7 @@ can never be mistaken for a released one, whoever prints it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictFloat, StrictInt, StrictStr
@@ -111,13 +109,3 @@ class TwinResult(BaseModel):
     suppressed: int = 0
     notes: list[str] = []
     epsilon_spent: Literal["0"] = "0"
-
-    def to_csv(self) -> str:
-        """The table as CSV, its first line the synthetic label and every row marked."""
-        out = io.StringIO()
-        out.write(f"# {self.label}\n")
-        writer = csv.writer(out)
-        writer.writerow(["synthetic", *self.columns])
-        for row in self.rows:
-            writer.writerow(["synthetic", *row])
-        return out.getvalue()
