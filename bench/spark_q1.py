@@ -12,7 +12,7 @@ values over the clamp and NULLs), then, in one process and over the same files:
 The first run of each is reported apart (a fresh JVM compiles and warms up); medians are of the
 rest. Peak memory: the JVM's VmHWM and this Python process's max RSS (DuckDB runs in it).
 
-    python bench/spark_q1.py --rows 2000000 --repeat 3 --driver-memory 4g
+    python bench/spark_q1.py --rows 2000000 --repeat 3 --driver-memory 4g --data /tmp/q1-2m
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import dataclasses
 import json
 import resource
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -73,13 +74,14 @@ def _release(compiled: Any, exact: Any, epsilon: float) -> dict[str, list[float]
     return release(plan, exact.vectors)
 
 
-def _timed(fn: Any, repeat: int) -> tuple[float, float, Any]:
+def _timed(name: str, fn: Any, repeat: int) -> tuple[float, float, Any]:
     """(first run, median of the others, last result)."""
     times, out = [], None
     for _ in range(repeat + 1):
         t = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t)
+        _say(f"{name} run {len(times)}: {times[-1]:.2f} s")
     return times[0], statistics.median(times[1:]), out
 
 
@@ -90,13 +92,27 @@ def _vm_hwm(pid: int) -> int:
     return 0
 
 
-def bench(rows: int, repeat: int, epsilon: float, driver_memory: str) -> dict[str, Any]:
+def _say(message: str) -> None:
+    """Progress on stderr, so a run cut short still tells how far it got."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def bench(rows: int, repeat: int, epsilon: float, driver_memory: str,
+          data: Path | None = None, shuffle_partitions: int | None = None) -> dict[str, Any]:
     from pyspark import SparkContext
 
-    work = Path(tempfile.mkdtemp(prefix="spark-q1-"))
+    work = data or Path(tempfile.mkdtemp(prefix="spark-q1-"))
+    work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    files = generate(work, rows)
+    done = work / f"generated-{rows}"
+    if done.exists():  # reuse the files of an earlier run at the same scale
+        files = {"publisher_users": str(work / "publisher.parquet"),
+                 "advertiser_sales": str(work / "advertiser.parquet")}
+    else:
+        files = generate(work, rows)
+        done.touch()
     generated = time.perf_counter() - t
+    _say(f"data ready in {generated:.0f} s: {files}")
     size = sum(Path(f).stat().st_size for f in files.values())
 
     con = duckdb.connect(config={"threads": 2})
@@ -104,8 +120,11 @@ def bench(rows: int, repeat: int, epsilon: float, driver_memory: str) -> dict[st
         con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{path}')")
     t = time.perf_counter()
     session = build_session("local[2]", driver_memory=driver_memory,
-                            local_dir=str(work / "spark-local"))
+                            local_dir=str(work / "spark-local"),
+                            extra={"spark.sql.shuffle.partitions": str(shuffle_partitions)}
+                            if shuffle_partitions else None)
     started = time.perf_counter() - t
+    _say(f"spark session in {started:.0f} s")
     for view, path in files.items():
         session.read.parquet(path).createOrReplaceTempView(view)
     plain_spark = sqlglot.transpile(PLAIN, read="duckdb", write="spark")[0]
@@ -122,10 +141,10 @@ def bench(rows: int, repeat: int, epsilon: float, driver_memory: str) -> dict[st
 
     try:
         results = {
-            "spark_plain": _timed(lambda: session.sql(plain_spark).collect(), repeat),
-            "spark_dp": _timed(spark_dp, repeat),
-            "duckdb_plain": _timed(lambda: con.execute(PLAIN).fetchall(), repeat),
-            "duckdb_dp": _timed(duck_dp, repeat),
+            "spark_plain": _timed("spark_plain", lambda: session.sql(plain_spark).collect(), repeat),
+            "spark_dp": _timed("spark_dp", spark_dp, repeat),
+            "duckdb_plain": _timed("duckdb_plain", lambda: con.execute(PLAIN).fetchall(), repeat),
+            "duckdb_dp": _timed("duckdb_dp", duck_dp, repeat),
         }
         jvm_peak = _vm_hwm(SparkContext._gateway.proc.pid)
     finally:
@@ -133,7 +152,7 @@ def bench(rows: int, repeat: int, epsilon: float, driver_memory: str) -> dict[st
     plain_rows = {(r[0], r[1]): (r[2], float(r[3])) for r in results["spark_plain"][2]}
     duck_rows = {(r[0], r[1]): (r[2], float(r[3])) for r in results["duckdb_plain"][2]}
     out = {
-        "rows": rows, "advertiser_rows": duckdb.sql(
+        "rows": rows, "shuffle_partitions": shuffle_partitions or "service default", "advertiser_rows": duckdb.sql(
             f"SELECT count(*) FROM read_parquet('{files['advertiser_sales']}')").fetchone()[0],
         "parquet_mb": round(size / 2**20, 1), "generate_s": round(generated, 1),
         "spark_start_s": round(started, 1),
@@ -158,8 +177,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs after the first")
     parser.add_argument("--epsilon", type=float, default=1.0)
     parser.add_argument("--driver-memory", default="4g")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="directory for the Parquet files (reused when already generated)")
+    parser.add_argument("--shuffle-partitions", type=int, default=None,
+                        help="spark.sql.shuffle.partitions (the service's local default is 4)")
     args = parser.parse_args()
-    print(json.dumps(bench(args.rows, args.repeat, args.epsilon, args.driver_memory), indent=1))
+    print(json.dumps(bench(args.rows, args.repeat, args.epsilon, args.driver_memory, args.data,
+                           args.shuffle_partitions), indent=1))
 
 
 if __name__ == "__main__":

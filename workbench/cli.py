@@ -37,6 +37,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _key_value(text: str) -> str:
+    """KEY=VALUE of --spark-conf (argparse reports anything else as a usage error)."""
+    key, sep, _ = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return text
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP API over the store until interrupted."""
     import uvicorn
@@ -48,10 +56,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from workbench.store._store import EXTERNAL_ROOTS_ENV
 
         os.environ[EXTERNAL_ROOTS_ENV] = os.pathsep.join(str(p) for p in args.external_root)
+    if args.external_database:
+        from workbench.store._store import EXTERNAL_DATABASES_ENV
+
+        os.environ[EXTERNAL_DATABASES_ENV] = ",".join(args.external_database)
     store = Store.open(args.store)
     from workbench.engine import open_engine
 
-    engine = open_engine(args.engine, store, spark_master=args.spark_master)
+    conf = dict(item.split("=", 1) for item in args.spark_conf)
+    engine = open_engine(args.engine, store, spark_master=args.spark_master, spark_conf=conf)
     # where each question ran and how long it took: the operator's log, never run metadata
     logging.getLogger("workbench.engine").setLevel(logging.INFO)
     app = create_app(store, engine)
@@ -102,8 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where questions run: duckdb (embedded) or spark (default: %(default)s)")
     p.add_argument("--spark-master", default="local[2]",
                    help="Spark master URL for --engine spark (default: %(default)s)")
-    p.add_argument("--external-root", action="append", type=Path, default=[],
-                   help="a directory external (zero-copy) data connections may read; repeat for more")
+    p.add_argument("--spark-conf", action="append", default=[], type=_key_value, metavar="KEY=VALUE",
+                   help="a Spark setting for --engine spark (catalog, object store credentials "
+                        "provider, executor memory); repeat for more")
+    p.add_argument("--external-root", action="append", default=[],
+                   help="a directory (or file:// URI) external (zero-copy) data connections may "
+                        "read, or a URI prefix such as s3a://bucket/prefix that only --engine "
+                        "spark reads; repeat for more")
+    p.add_argument("--external-database", action="append", default=[],
+                   help="a Spark catalog database (db or catalog.db) whose tables may be "
+                        "registered as external connections (--engine spark); repeat for more")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("demo", help="seed a demo publisher/advertiser room and run the service and Voilà apps",

@@ -1,4 +1,4 @@
-"""Client method for external (zero-copy) data connections: files read where they live."""
+"""Client method for external (zero-copy) data connections: data read where it lives."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from workbench.wire import external as w
 
 
 class ExternalDataAPI:
-    """Register Parquet or Delta files the service reads in place (nothing is uploaded)."""
+    """Register Parquet or Delta files, or a Spark catalog table, read in place (nothing is
+    uploaded)."""
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:  # provided by Client
         raise NotImplementedError
@@ -17,11 +18,15 @@ class ExternalDataAPI:
                          identity_kind: str, format: str = "parquet",
                          fields: list[str] | None = None, pii: list[str] | None = None,
                          pii_mode: str = "hash") -> w.ExternalConnection:
-        """Register files under the service's external data roots as a data connection.
+        """Register data under the service's external data roots as a data connection.
+
+        ``location``: a path under a root, a ``file://`` URI, or a URI under a configured prefix
+        (``s3a://bucket/prefix/...``; Spark services only); with ``format="table"``, a Spark
+        catalog table ``db.table`` in a database the operator allows (Spark services only).
 
         ``identity_kind`` "sha256" reads pre-hashed identities as they are; "email", "maid" or
         "ip" are normalised and hashed when read. Nothing is copied; the service reports rows,
-        identities and a content digest of the files.
+        identities and a content digest, checked again before every run.
         """
         body = w.ExternalConnectionCreate(
             name=name, location=location, format=format,  # type: ignore[arg-type]

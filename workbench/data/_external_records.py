@@ -24,6 +24,12 @@ class ExternalRecord:
     select_sql: str
     content_digest: str
     identity_mode: str
+    #: local (the store's DuckDB reads the files) | spark (a URI or catalog table)
+    reader: str = "local"
+    catalog_table: str | None = None
+    #: JSON list of [path, size, mtime ns, sha256] per file (None: registered before)
+    file_stats: str | None = None
+    connection_name: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +42,9 @@ class ViewSource:
     connection_id: str
     files: list[str] | None
     select_sql: str | None
+    reader: str | None = None
+    catalog_table: str | None = None
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,7 +59,11 @@ class ReasonCount:
     rows: int
 
 
-_EXTERNAL = ("connection_id, format, location, files, select_sql, content_digest, identity_mode")
+_EXTERNAL = ("connection_id, format, location, files, select_sql, content_digest, identity_mode,"
+             " reader, catalog_table, file_stats")
+#: what the store's DuckDB type of each of our column types is
+_DUCKDB_TYPES = {"boolean": "BOOLEAN", "integer": "BIGINT", "double": "DOUBLE", "text": "VARCHAR",
+                 "date": "DATE", "timestamp": "TIMESTAMP"}
 
 
 def name_taken(cur: Any, org_id: str, name: str) -> bool:
@@ -100,10 +113,34 @@ def insert_connection(cur: Any, *, conn_id: str, org_id: str, name: str, source_
                     [conn_id, pos, col, typ, is_pii, col == identity_column, hashed])
 
 
+def create_spark_only_view(cur: Any, table_name: str, columns: list[tuple[str, str]],
+                           message: str) -> None:
+    """The relation in schema ds of data only Spark reads: its columns, and an error if DuckDB
+    ever reads it (a store served later on DuckDB must not see it as empty)."""
+    cols = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[t]}) AS \"{c.replace(chr(34), chr(34) * 2)}\""
+                     for c, t in columns)
+    text = message.replace("'", "''")
+    cur.execute(f"CREATE VIEW ds.{table_name} AS SELECT {cols} FROM range(1)"
+                f" WHERE CAST(error('{text}') AS BOOLEAN)")
+
+
 def insert_external(cur: Any, record: ExternalRecord) -> None:
-    cur.execute(f"INSERT INTO external_connections ({_EXTERNAL}) VALUES (?,?,?,?,?,?,?)",
+    cur.execute(f"INSERT INTO external_connections ({_EXTERNAL}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [record.connection_id, record.format, record.location, record.files,
-                 record.select_sql, record.content_digest, record.identity_mode])
+                 record.select_sql, record.content_digest, record.identity_mode, record.reader,
+                 record.catalog_table, record.file_stats])
+
+
+def externals_of(cur: Any, conn_ids: list[str]) -> list[ExternalRecord]:
+    """The external records (with connection names) among these connections, by id."""
+    if not conn_ids:
+        return []
+    cols = ", ".join(f"e.{c.strip()}" for c in _EXTERNAL.split(","))
+    return fetch_all(cur, ExternalRecord,
+                     f"SELECT {cols}, c.name AS connection_name FROM external_connections e"
+                     " JOIN data_connections c ON c.id = e.connection_id"
+                     " WHERE list_contains(?, e.connection_id) ORDER BY e.connection_id",
+                     [sorted(set(conn_ids))])
 
 
 def external_of(cur: Any, conn_id: str) -> ExternalRecord | None:
@@ -123,6 +160,7 @@ def view_sources(cur: Any, view_names: list[str]) -> list[ViewSource]:
         return []
     return fetch_all(cur, ViewSource,
                      "SELECT p.view_name, p.columns, p.row_filter, p.connection_id, e.files,"
-                     " e.select_sql FROM provisioned_datasets p LEFT JOIN external_connections e"
+                     " e.select_sql, e.reader, e.catalog_table, e.location"
+                     " FROM provisioned_datasets p LEFT JOIN external_connections e"
                      " ON e.connection_id = p.connection_id WHERE list_contains(?, p.view_name)",
                      [view_names])

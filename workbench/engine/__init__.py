@@ -17,14 +17,16 @@ from workbench.store import Store
 ENGINES = ("duckdb", "spark")
 
 
-def open_engine(name: str, store: Store, *, spark_master: str = "local[2]") -> Engine:
-    """The engine a service runs questions on; Spark starts its session (and JVM) here, once."""
+def open_engine(name: str, store: Store, *, spark_master: str = "local[2]",
+                spark_conf: dict[str, str] | None = None) -> Engine:
+    """The engine a service runs questions on; Spark starts its session (and JVM) here, once,
+    with the operator's ``spark_conf`` (catalog, object store settings) on top of ours."""
     if name == "duckdb":
         return DuckDBEngine(store)
     if name == "spark":
         from workbench.engine.spark_engine import SparkEngine
 
-        return SparkEngine.start(store, master=spark_master)
+        return SparkEngine.start(store, master=spark_master, conf=spark_conf)
     raise ValueError(f"unknown engine {name!r}; pick one of {', '.join(ENGINES)}")
 
 

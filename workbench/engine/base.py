@@ -44,6 +44,11 @@ class Engine(Protocol):
         """Run ``compiled`` and return its exact vectors; InvalidInput when it cannot run."""
         ...
 
+    def check_sources(self, cur: Any, connection_ids: list[str]) -> None:
+        """Before a run charges anything: InvalidInput when this engine cannot read one of these
+        connections, or an external one changed since it was registered (its content digest)."""
+        ...
+
     def close(self) -> None:
         """Release what the engine holds (sessions, JVMs); the store is not the engine's."""
         ...

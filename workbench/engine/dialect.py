@@ -38,6 +38,11 @@ def render(compiled: Compiled, dialect: str, *,
     tree = compiled.tree.copy()
     if tables:
         replace_tables(tree, tables)
+    return render_tree(tree, dialect)
+
+
+def render_tree(tree: exp.Expr, dialect: str) -> str:
+    """Any DuckDB-dialect tree (a question's, or a registration's scan) for ``dialect``."""
     tree = tree.transform(_portable_hash)
     if dialect != "duckdb":
         tree = (tree.transform(_min_by_pick).transform(_full_match).transform(_explode)

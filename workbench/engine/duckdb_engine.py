@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from workbench.data import external
 from workbench.engine.base import ExactResult, split_rows
 from workbench.engine.dialect import render
 from workbench.errors import InvalidInput
@@ -63,6 +64,10 @@ class DuckDBEngine:
         sql = render(compiled, "duckdb") if self.portable else None
         with self.store.reader() as cur, interruptible(cur.interrupt):  # the room's run timeout
             return execute(cur, compiled, sql=sql)
+
+    def check_sources(self, cur: Any, connection_ids: list[str]) -> None:
+        """External files unchanged since registration; data only Spark reads is refused."""
+        external.verify_unchanged(self.store, cur, connection_ids, None)
 
     def close(self) -> None:
         """Nothing of its own: the store belongs to the service."""

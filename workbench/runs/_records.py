@@ -233,7 +233,10 @@ _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 def connection_digest(cur: Any, connection_id: str) -> str | None:
     """The stored content digest of a connection, if computed."""
-    value = scalar(cur, "SELECT digest FROM connection_digests WHERE connection_id = ?", [connection_id])
+    # an external connection's digest is the one taken at registration (and re-checked per run)
+    value = scalar(cur, "SELECT coalesce((SELECT content_digest FROM external_connections WHERE"
+                   " connection_id = ?), (SELECT digest FROM connection_digests WHERE"
+                   " connection_id = ?))", [connection_id, connection_id])
     return None if value is None else str(value)
 
 

@@ -298,6 +298,8 @@ def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.R
                            "preview; plan again and run with the new fingerprint",
                            fingerprint=p.fingerprint)
         room = access.room
+        # external data changed since registration, or unreadable here: refused, nothing charged
+        engine.check_sources(cur, [s.connection_id for s in p.sources])
         hashes: dict[str, str] = {}
         if p.solved is not None:
             budgets.check_epsilon(cur, room, p.epsilon)

@@ -14,6 +14,7 @@ import re
 import secrets
 import stat
 import threading
+import urllib.parse
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,10 +33,12 @@ KEY_ENV = "WORKBENCH_STORE_KEY"
 #: the engine's memory cap, e.g. 4GB (unset: DuckDB's default), fixed before the instance locks
 MEMORY_ENV = "WORKBENCH_ENGINE_MEMORY"
 KEY_FILE = "store.key"
-#: directories external (zero-copy) data connections may read, separated by os.pathsep
+#: where external (zero-copy) data connections may read, separated by os.pathsep: directories
+#: (or file:// URIs of them) and URI prefixes such as s3a://bucket/prefix (read only by Spark)
 EXTERNAL_ROOTS_ENV = "WORKBENCH_EXTERNAL_ROOTS"
-#: directories external (zero-copy) data connections may read, separated by os.pathsep
-EXTERNAL_ROOTS_ENV = "WORKBENCH_EXTERNAL_ROOTS"
+#: Spark catalog databases (``db`` or ``catalog.db``, comma-separated) whose tables may be registered
+EXTERNAL_DATABASES_ENV = "WORKBENCH_EXTERNAL_DATABASES"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 DB_FILE = "workbench.duckdb"
 
 
@@ -124,6 +127,10 @@ class Store:
         self.path = path
         #: the only directories external connections may read (set once, before the lock)
         self.external_roots: tuple[Path, ...] = ()
+        #: URI prefixes (``scheme://authority/path``, canonical) only the Spark engine reads
+        self.external_uris: tuple[str, ...] = ()
+        #: Spark catalog databases whose tables may be registered (lower case)
+        self.external_databases: tuple[str, ...] = ()
         self._write_lock = threading.RLock()
         self._writer: threading.Thread | None = None
         self._generation = 0
@@ -167,6 +174,8 @@ class Store:
         store = cls(con, db_path)
         store._migrate()
         store.external_roots = external_roots()
+        store.external_uris = external_uri_roots()
+        store.external_databases = external_databases()
         if store.external_roots:
             # the one exception to "no file access": these directories, for external connections
             con.execute("SET allowed_directories = ?", [[f"{r}{os.sep}" for r in store.external_roots]])
@@ -332,18 +341,74 @@ def memory_limit() -> str | None:
     return value
 
 
+def root_entries() -> list[str]:
+    """WORKBENCH_EXTERNAL_ROOTS split on os.pathsep, keeping ``scheme://...`` entries whole."""
+    parts = [p.strip() for p in os.environ.get(EXTERNAL_ROOTS_ENV, "").split(os.pathsep)]
+    entries: list[str] = []
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if i + 1 < len(parts) and _SCHEME.fullmatch(part) and parts[i + 1].startswith("//"):
+            part, i = f"{part}:{parts[i + 1]}", i + 1  # "s3a" ":" "//bucket/prefix"
+        if part:
+            entries.append(part)
+        i += 1
+    return entries
+
+
+def _scheme(entry: str) -> str | None:
+    head, sep, _ = entry.partition("://")
+    return head.lower() if sep and _SCHEME.fullmatch(head) else None
+
+
 def external_roots() -> tuple[Path, ...]:
-    """The configured external data roots (resolved, existing directories only)."""
-    text = os.environ.get(EXTERNAL_ROOTS_ENV, "")
+    """The configured local external data roots (resolved, existing directories only)."""
     roots = []
-    for part in text.split(os.pathsep):
-        if part.strip():
-            root = Path(part.strip()).resolve()
-            if not root.is_dir():
-                raise InvalidInput(f"the external data root {part!r} is not a directory; fix "
-                                   f"{EXTERNAL_ROOTS_ENV}")
-            roots.append(root)
+    for part in root_entries():
+        scheme = _scheme(part)
+        if scheme not in (None, "file"):
+            continue  # a URI prefix: external_uri_roots
+        path = urllib.parse.unquote(part.split("://", 1)[1]) if scheme == "file" else part
+        root = Path(path).resolve()
+        if not root.is_dir():
+            raise InvalidInput(f"the external data root {part!r} is not a directory; fix "
+                               f"{EXTERNAL_ROOTS_ENV}")
+        roots.append(root)
     return tuple(roots)
+
+
+def external_uri_roots() -> tuple[str, ...]:
+    """The configured URI prefixes (``s3a://bucket/prefix``), canonical: lower-case scheme,
+    no trailing slash; refused at start when they could be read two ways."""
+    uris = []
+    for part in root_entries():
+        scheme = _scheme(part)
+        if scheme in (None, "file"):
+            continue
+        split = urllib.parse.urlsplit(part)
+        segments = split.path.split("/")[1:]
+        if not split.netloc or "@" in split.netloc or split.query or split.fragment \
+                or "%" in part or "\\" in part \
+                or any(s in (".", "..") for s in segments) or "" in segments[:-1]:
+            raise InvalidInput(f"the external data root {part!r} is not a plain URI prefix "
+                               "(scheme://authority/path, no user, query, '..' or escapes); fix "
+                               f"{EXTERNAL_ROOTS_ENV}")
+        uris.append(f"{scheme}://{split.netloc}{split.path.rstrip('/')}")
+    return tuple(uris)
+
+
+def external_databases() -> tuple[str, ...]:
+    """Spark catalog databases whose tables may be registered, from WORKBENCH_EXTERNAL_DATABASES."""
+    found = []
+    for part in os.environ.get(EXTERNAL_DATABASES_ENV, "").split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", name):
+            raise InvalidInput(f"{part!r} is not a database name (db or catalog.db); fix "
+                               f"{EXTERNAL_DATABASES_ENV}")
+        found.append(name)
+    return tuple(found)
 
 
 
