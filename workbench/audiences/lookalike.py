@@ -147,7 +147,7 @@ def design(frame: Any, cols: list[rec.ColumnInfo]) -> Any:
     block): numbers as sign(x)·log(1 + |x|) with a missing flag, text values one-hot into
     ``HASH_BUCKETS`` hashed columns."""
     import pandas as pd
-    from scipy import sparse
+    from scipy import sparse  # type: ignore[import-untyped]
 
     n = len(frame)
     numeric = [c.name for c in cols if c.type.lower() in NUMERIC]
@@ -221,7 +221,7 @@ def train(frame: Any, cols: list[rec.ColumnInfo], random_seed: int, holdout: flo
           blocks: int) -> Trained:
     """The curve by subsample and aggregate over ``blocks`` identity-hash blocks, then the
     scores of every user by one model of the whole seed (see the module's docstring)."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     started = time.perf_counter()
     with threadpool_limits(1):  # many small fits: BLAS threads would only contend
