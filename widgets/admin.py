@@ -399,7 +399,7 @@ class Administration(W.VBox):
         self.room_box = W.VBox([self.room_pick, self.template, self.protections])
         sections = [(s, t) for s, t in ((self.users, "Users and org roles"), (self.tokens, "API tokens"),
                                         (self.trusted, "Trusted partners")) if s is not None]
-        sections.append((self.room_box, "Rooms: template and budgets"))
+        sections.append((self.room_box, "Rooms"))
         self.tabs = W.Tab(children=[s for s, _ in sections], titles=tuple(t for _, t in sections))
         self.tabs.observe(lambda _: self._opened(), names="selected_index")
         super().__init__([W.HTML(f"<h2 style='margin:4px 0'>Administration</h2><div class='wb-who'>{who}</div>"),

@@ -291,7 +291,7 @@ class OrgAdminPanel(W.VBox):
         self.new_roles = W.SelectMultiple(description="Org roles", options=[], rows=4)
         self.add_user = button("Add user", "primary")
         self.add_user.on_click(lambda _: self._add_user())
-        self.role_name = W.Text(description="New org role", placeholder="e.g. Analysts")
+        self.role_name = W.Text(description="Org role", placeholder="e.g. Analysts")
         self.role_rights = W.SelectMultiple(description="Rights", options=[], rows=7)
         self.add_role = button("Create org role", "primary")
         self.add_role.on_click(lambda _: self._add_role())
@@ -299,15 +299,17 @@ class OrgAdminPanel(W.VBox):
         self.delete_role = button("Delete org role", "danger")
         self.delete_role.on_click(lambda _: self._delete_role())
         self.confirm = Confirmation()
+        self.role_confirm = Confirmation()
+        self.role_status = Status()
         self.user.observe(lambda _: self._fill_user(), names="value")
         self.users: list[w.User] = []
         super().__init__([
             heading("Users", 4), self.users_table,
             W.HBox([W.VBox([self.new_user, self.new_email]), self.new_roles, self.add_user]),
             W.HBox([self.user, self.user_roles]), W.HBox([self.save_user, self.deactivate, self.reactivate]),
-            self.confirm,
+            self.confirm, self.status,
             heading("Org roles", 4), self.roles_table, W.HBox([self.role_name, self.role_rights, self.add_role]),
-            W.HBox([self.custom_role, self.delete_role]), self.status,
+            W.HBox([self.custom_role, self.delete_role]), self.role_confirm, self.role_status,
         ], **kwargs)
         self.add_class("wb-org-admin")
         if not defer:
@@ -343,10 +345,10 @@ class OrgAdminPanel(W.VBox):
         keys = {k for _, k in self.user_roles.options}
         self.user_roles.value = tuple(k for k in (user.org_roles if user else []) if k in keys)
 
-    def _after(self, result: object, message: str) -> None:
+    def _after(self, result: object, message: str, status: Status | None = None) -> None:
         if result is not None:
             self.reload()
-            self.status.ok(message)
+            (status or self.status).ok(message)
 
     def _add_user(self) -> None:
         name, email, roles = self.new_user.value, self.new_email.value.strip() or None, list(self.new_roles.value)
@@ -384,14 +386,15 @@ class OrgAdminPanel(W.VBox):
         if role_id is None:
             return
         name = self.custom_role.label
-        self.confirm.ask(f"Delete the org role {name!r}?",
-                         "Its bundle of rights goes; the service refuses while a user holds it.",
-                         lambda: self._after(guarded(self.status, lambda: self.client.delete_org_role(role_id)),
-                                             f"org role {name!r} deleted"), label="Delete org role")
+        self.role_confirm.ask(
+            f"Delete the org role {name!r}?", "Its bundle of rights goes; the service refuses while a user holds it.",
+            lambda: self._after(guarded(self.role_status, lambda: self.client.delete_org_role(role_id)),
+                                f"org role {name!r} deleted", self.role_status), label="Delete org role")
 
     def _add_role(self) -> None:
         name, rights = self.role_name.value, list(self.role_rights.value)
-        self._after(guarded(self.status, lambda: self.client.create_org_role(name, rights)), f"org role {name!r} created")
+        self._after(guarded(self.role_status, lambda: self.client.create_org_role(name, rights)),
+                    f"org role {name!r} created", self.role_status)
         self.role_name.value = ""
 
 

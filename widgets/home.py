@@ -80,6 +80,9 @@ APPS: list[App] = [
     App("dashboards", "Dashboards", "Viewers",
         "Your organisation's dashboards of released results.",
         lambda s: s.can("dashboard.list")),
+    App("administration", "Administration", "Administrators",
+        "Users, org roles and API tokens; trusted partners; room templates, budgets and proposals.",
+        lambda s: s.right(OrgRight.MANAGE_USERS) or s.can("template.fields.set", ("owner",))),
     # the service lets every user of an org read its audit events (org.audit.read has no org right)
     App("audit", "Audit log", "Administrators",
         "Who did what in your organisation's rooms, and when: pages, a date range, CSV export.",

@@ -22,7 +22,7 @@ def test_admin_creates_a_user_issues_and_revokes_a_token_and_sees_the_last_admin
     users = page.locator(".wb-org-admin")
     users.get_by_placeholder("name", exact=True).fill("bea")
     users.get_by_role("button", name="Add user").click()
-    expect(users.locator(".wb-status")).to_contain_text("user 'bea' added")
+    expect(users.locator(".wb-status").first).to_contain_text("user 'bea' added")
     expect(users.locator("table.wb-users")).to_contain_text("bea")
 
     page.locator(".lm-TabBar-tab", has_text="API tokens").click()
@@ -55,7 +55,7 @@ def test_admin_creates_a_user_issues_and_revokes_a_token_and_sees_the_last_admin
     users.get_by_role("button", name="Deactivate").first.click()
     expect(users.locator(".wb-confirm-text")).to_contain_text("Deactivate rex?")
     users.locator(".wb-confirm").get_by_role("button", name="Deactivate").click()
-    expect(users.locator(".wb-status")).to_contain_text(
+    expect(users.locator(".wb-status").first).to_contain_text(
         "rex is the last active Administrator of your organisation in: Rex's room")
     expect(page.locator("body")).not_to_contain_text("Traceback")
     screenshot(page, "administration")

@@ -86,10 +86,10 @@ def test_custom_org_role_deleted_after_confirmation(admin):
     users.add_role.click()
     assert users.custom_role.label == "Analysts" and is_shown(users.delete_role)
     users.delete_role.click()
-    assert users.confirm.text.startswith("Delete the org role 'Analysts'?")
+    assert users.role_confirm.text.startswith("Delete the org role 'Analysts'?")
     assert "Analysts" in [r.name for r in admin.org_roles()]
-    users.confirm.yes.click()
-    assert "org role 'Analysts' deleted" in users.status.text
+    users.role_confirm.yes.click()
+    assert "org role 'Analysts' deleted" in users.role_status.text
     assert "Analysts" not in [r.name for r in admin.org_roles()]
 
 
@@ -163,8 +163,8 @@ def test_proposals_from_the_budget_section(admin):
 def test_sections_follow_the_users_org_rights(admin, user_client):
     manager, _ = user_client(admin, "uma", ["user_management"])
     titles = lambda app: [app.tabs.get_title(i) for i in range(len(app.tabs.children))]  # noqa: E731
-    assert titles(Administration(manager)) == ["Users and org roles", "API tokens", "Rooms: template and budgets"]
+    assert titles(Administration(manager)) == ["Users and org roles", "API tokens", "Rooms"]
     nobody, _ = user_client(admin, "nat")
     plain = Administration(nobody)
-    assert titles(plain) == ["Rooms: template and budgets"] and plain.users is None
+    assert titles(plain) == ["Rooms"] and plain.users is None
     assert titles(Administration(admin))[:3] == ["Users and org roles", "API tokens", "Trusted partners"]
