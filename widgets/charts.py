@@ -7,6 +7,7 @@ draw the same way, and tests check figures without a browser.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import math
 from typing import Any
 
@@ -14,7 +15,7 @@ import plotly.graph_objects as go
 
 from workbench.client.exports import result_csv
 from workbench.wire.questions import Run, RunResult
-from widgets._common import esc
+from widgets._common import esc, number_text
 
 
 def _is_number(value: Any) -> bool:
@@ -117,6 +118,22 @@ def suppression_notice(result: RunResult) -> str:
     return (f"<div class='wb-suppressed' style='background:#fff4e5;padding:4px 8px'>{n} row(s) were "
             f"withheld: fewer than {esc(result.metadata.get('k_min', '?'))} people (the room's crowd "
             "size).</div>")
+
+
+def run_settings(run: Run) -> str:
+    """A run's parameters, ε and time in one line (charts and labels name what made a result)."""
+    params = ", ".join(f"{k}={v}" for k, v in sorted(run.parameters.items())) or "default parameters"
+    eps = f"ε {number_text(run.epsilon)}" if run.dp else "exact (DP off)"
+    return f"{params}; {eps}; run {utc_time(run.created_at)}"
+
+
+def utc_time(at: str | None) -> str:
+    """An ISO instant as 'YYYY-MM-DD HH:MM UTC' (the service stamps runs to the minute)."""
+    if not at:
+        return "—"
+    when = dt.datetime.fromisoformat(at)
+    when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+    return f"{when:%Y-%m-%d %H:%M} UTC"
 
 
 def csv_text(result: RunResult, run: Run | None = None) -> str:

@@ -15,7 +15,7 @@ from workbench.wire import dashboards as d
 from workbench.wire import questions as q
 from widgets._common import (Console, Status, button, error_text, esc, fetch_room, guarded, heading, pick_room,
                              set_options, show, show_figure)
-from widgets.charts import measures, privacy_caption, result_figure, result_table_html, suppression_notice
+from widgets.charts import measures, run_settings, privacy_caption, result_figure, result_table_html, suppression_notice
 
 
 class ChartCard(W.VBox):
@@ -38,11 +38,25 @@ class ChartCard(W.VBox):
             if chart.kind == "table" or chart.measure is None:
                 body.append(W.HTML(result_table_html(self.result)))
             else:
-                self.figure = result_figure(self.result, chart.measure, chart.kind, title=chart.title)
+                self.figure = result_figure(self.result, chart.measure, chart.kind, title=chart.title,
+                                            subtitle=_settings_of(client, room_id, chart.run_id))
                 show_figure(out, self.figure)
                 body.append(out)
         super().__init__(body, layout=W.Layout(border="1px solid #ddd", padding="4px 8px", margin="4px 0"))
         self.add_class("wb-chart-card")
+
+
+def _settings_of(client: Client, room_id: str, run_id: str) -> str:
+    """The parameters, ε and time of a chart's run for its subtitle ("" when the run cannot be read)."""
+    try:
+        return run_settings(client.get_run(room_id, run_id))
+    except Exception:  # the chart still draws; its caption already gives ε and k-min
+        return ""
+
+
+def run_option(run: q.Run) -> str:
+    """A released run as a picker names it: question, the settings that made it, and when (UTC)."""
+    return f"{run.question_name} · {run_settings(run)}"
 
 
 class Dashboards(Console):
@@ -103,6 +117,7 @@ class Dashboards(Console):
 
     def _load_room(self, select: str | None = None) -> None:
         room_id = self.room.value
+        self.status.clear()  # a message about another room or an earlier action does not carry over
         self.room_info = fetch_room(self.status, self.client, room_id)
         abilities = self.room_info.abilities if self.room_info else {}
         can_view = abilities.get("dashboard.list", False)
@@ -116,8 +131,7 @@ class Dashboards(Console):
         if can_build:
             runs = guarded(self.status, lambda: self.client.runs(room_id)) or []
             done = [r for r in runs if r.status == "succeeded"]
-            set_options(self.run_pick, [(f"{r.question_name} · ε {r.epsilon} · {r.created_at[:16]}", r.id)
-                                        for r in done], self.run_pick.value)
+            set_options(self.run_pick, [(run_option(r), r.id) for r in done], self.run_pick.value)
             self._fill_measures()
         if room_id and can_view and not boards:
             self.status.info("No dashboards yet." + (" Create one below." if can_build else ""))

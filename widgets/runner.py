@@ -23,6 +23,8 @@ from widgets._common import (Console, Status, button, esc, guarded, heading, num
 from widgets.schedules import SchedulesPanel
 from widgets.charts import (
     csv_link,
+    run_settings,
+    utc_time,
     measures,
     privacy_caption,
     result_figure,
@@ -495,22 +497,6 @@ def error_warning_html(lines: list[str]) -> str:
     return ("<div class='wb-large-error' style='background:#fff4e5;padding:4px 8px'><b>The noise is large "
             f"against these numbers</b> (over {LARGE_ERROR_SHARE:.0%}):<ul>{items}</ul>Spend more ε, or ask for "
             "fewer, larger groups, for a result worth reading.</div>")
-
-
-def run_settings(run: q.Run) -> str:
-    """A run's parameters, ε and time in one line (charts and labels name what made a result)."""
-    params = ", ".join(f"{k}={v}" for k, v in sorted(run.parameters.items())) or "default parameters"
-    eps = f"ε {number_text(run.epsilon)}" if run.dp else "exact (DP off)"
-    return f"{params}; {eps}; run {utc_time(run.created_at)}"
-
-
-def utc_time(at: str | None) -> str:
-    """An ISO instant as 'YYYY-MM-DD HH:MM UTC' (the service stamps runs to the minute)."""
-    if not at:
-        return "—"
-    when = dt.datetime.fromisoformat(at)
-    when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
-    return f"{when:%Y-%m-%d %H:%M} UTC"
 
 
 def result_label(run: q.Run, changed: bool) -> str:
