@@ -211,3 +211,24 @@ def test_plan_and_result_say_what_an_exact_room_protects(rooms):
     result = room.owner.run_result(room.id, run.id)
     assert "left out of every result" in result.metadata["notes"][0]
     assert result.metadata["suppressed_rows"] == 0
+
+
+def test_a_new_dataset_cannot_single_a_person_out_between_runs(rooms):
+    """The partner provisions a one-row dataset holding a target: her profile would be hers
+    alone, she would drop out of every result, and the totals before and after would differ by
+    exactly her. Once an exact room has released a result, it releases only over the same
+    datasets and columns: the run and its preview are refused (nothing read), and work again
+    once the probe is unlinked."""
+    room = rooms["room"]
+    target = pd.DataFrame({"email": ["user1@example.com"]})  # a north 18-34 buyer
+    probe = room.partner.connect_dataset(target, "probe", identity_column="email",
+                                         identity_kind="email", progress=False)
+    provisioned = room.partner.provision_dataset(room.id, probe.id, "probe")
+    q = next(q for q in room.owner.questions(room.id) if q.name == "joined total")
+    for attempt in (lambda: room.owner.plan(room.id, q.id),
+                    lambda: room.owner.run(room.id, q.id)):
+        with pytest.raises(wb.errors.Conflict, match="added"):
+            attempt()
+    room.partner.unprovision_dataset(room.id, provisioned.id)
+    run = room.owner.run(room.id, q.id)
+    assert room.owner.run_result(room.id, run.id).rows == rooms["full"][("joined total", 0)]

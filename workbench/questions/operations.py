@@ -115,8 +115,8 @@ EXACT_NOTICE = (
     "whole public profile (the datasets they are in, their public-list values) at least k-min "
     "people share, and exact rooms accept only shapes whose rows are unions of those crowds, so "
     "no difference of results isolates a smaller group. This is weaker than differential "
-    "privacy: knowing all but one member of a crowd tells the last one's values, results before "
-    "and after a change of data or rules can be compared, and a party that builds its dataset "
+    "privacy: knowing all but one member of a crowd tells the last one's values, another room over "
+    "changed data can be compared with this one, and a party that builds its dataset "
     "around people it knows can defeat any crowd rule.")
 
 

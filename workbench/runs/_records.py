@@ -216,10 +216,25 @@ def dataset_sources(cur: Any, room_id: str, dataset_ids: Iterable[str]) -> list[
         " WHERE p.room_id = ? AND list_contains(?, p.id) ORDER BY p.id", [room_id, ids])
 
 
-def room_dataset_ids(cur: Any, room_id: str) -> list[str]:
-    """Every dataset provisioned in a room, by id."""
-    return [str(r[0]) for r in cur.execute(
-        "SELECT id FROM provisioned_datasets WHERE room_id = ? ORDER BY id", [room_id]).fetchall()]
+def room_datasets(cur: Any, room_id: str) -> list[tuple[str, str]]:
+    """Every dataset provisioned in a room and its data connection, by dataset id."""
+    return [(str(r[0]), str(r[1])) for r in cur.execute(
+        "SELECT id, connection_id FROM provisioned_datasets WHERE room_id = ? ORDER BY id",
+        [room_id]).fetchall()]
+
+
+def exact_lattice(cur: Any, room_id: str) -> tuple[str, str] | None:
+    """The fingerprint and JSON of the lattice a room's first exact result was released over."""
+    row = cur.execute("SELECT fingerprint, lattice FROM exact_lattices WHERE room_id = ?",
+                      [room_id]).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
+def pin_exact_lattice(cur: Any, room_id: str, fingerprint: str, lattice: str, run_id: str) -> None:
+    """Keep the lattice of a room's first exact run (later ones must match it)."""
+    cur.execute("INSERT INTO exact_lattices (room_id, fingerprint, lattice, first_run_id)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO NOTHING",
+                [room_id, fingerprint, lattice, run_id])
 
 
 def rule_version(cur: Any, dataset_id: str) -> int:

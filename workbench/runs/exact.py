@@ -24,7 +24,9 @@ in one on its own, and k-min on each row holds by construction.
 
 What stays weaker than differential privacy is stated in the room's notice: whole crowds are
 exact, so background knowledge about all but one member of a crowd tells the last one's values;
-results from before and after a change of the data or of the rules can be compared; a party that
+results from another room over changed data can be compared with this room's (within a room,
+:func:`ensure_pinned` keeps every exact run on the lattice of the first: a new dataset holding
+one person would give that person a crowd of one); a party that
 shapes its own dataset around people it knows (k-1 known people plus a target) defeats any crowd
 rule; and a party comparing a released count with its own exact count of the same group learns
 how many of its people were left out, not who.
@@ -33,12 +35,15 @@ how many of its people were left out, not who.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp, parse_one
 
+from workbench.errors import Conflict
 from workbench.questions.compile import Compiled
 from workbench.questions.template import DIALECT
 from workbench.runs import _records as rec
@@ -56,6 +61,9 @@ NOTE = ("differential privacy is OFF in this room: exact aggregates over crowds 
 class Profile:
     """What one dataset contributes to a person's profile."""
 
+    #: the provisioned dataset and the data connection behind it (immutable once uploaded)
+    dataset_id: str
+    connection_id: str
     #: the provisioned view (``schema.view``)
     view: str
     #: its identity column (the person)
@@ -71,7 +79,8 @@ def room_profiles(cur: Any, room_id: str) -> list[Profile]:
     from workbench.data import provisioning
 
     out: list[Profile] = []
-    for dataset_id in rec.room_dataset_ids(cur, room_id):
+    connections = dict(rec.room_datasets(cur, room_id))
+    for dataset_id in sorted(connections):
         resolved = provisioning.resolve(cur, room_id, dataset_id)
         rules = resolved.rules
         if rules.identity is None:
@@ -86,9 +95,40 @@ def room_profiles(cur: Any, room_id: str) -> list[Profile]:
                 values.append(name)
             elif rule.aggregations:
                 presence.append(name)
-        out.append(Profile(view=resolved.view, identity=rules.identity, values=tuple(values),
+        out.append(Profile(dataset_id=dataset_id, connection_id=connections[dataset_id],
+                           view=resolved.view, identity=rules.identity, values=tuple(values),
                            presence=tuple(presence)))
     return out
+
+
+def lattice(profiles: Sequence[Profile]) -> tuple[str, str]:
+    """The fingerprint of a room's lattice, and the lattice as JSON."""
+    text = json.dumps([dataclasses.asdict(p) for p in profiles], sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest(), text
+
+
+def ensure_pinned(cur: Any, room_id: str, profiles: Sequence[Profile]) -> tuple[str, str]:
+    """Refuse (Conflict, nothing read or spent) an exact run over another lattice than the
+    room's first exact result: a dataset provisioned or unlinked (a new one-row dataset gives its
+    person a crowd of one), or a public or aggregatable column changed since. Results from before
+    and after would differ by exactly the people the change moved. Returns :func:`lattice`."""
+    fingerprint, text = lattice(profiles)
+    pinned = rec.exact_lattice(cur, room_id)
+    if pinned is None or pinned[0] == fingerprint:
+        return fingerprint, text
+    before = {p["dataset_id"]: p for p in json.loads(pinned[1])}
+    now = {p.dataset_id: dataclasses.asdict(p) for p in profiles}
+    changes = [f"dataset {d} added" for d in sorted(set(now) - set(before))]
+    changes += [f"dataset {d} unlinked" for d in sorted(set(before) - set(now))]
+    changes += [f"the identity, public-list or aggregatable columns of dataset {d} changed"
+                for d in sorted(set(now) & set(before)) if now[d] != before[d]]
+    raise Conflict(
+        "this exact room released its first result over other datasets or columns ("
+        + "; ".join(changes) + "). Without noise, results from before and after such a change "
+        "could be subtracted to single people out, so an exact room keeps releasing over the "
+        "data of its first result: restore it, or use a room with differential privacy",
+        changes=changes)
 
 
 def _q(name: str) -> str:

@@ -74,6 +74,8 @@ class Prepared:
     fingerprint: str
     #: planning by accuracy targets: what the solver found (None when planned by epsilon)
     solved: TargetSolution | None = None
+    #: exact rooms: the profile lattice the run reads, (fingerprint, JSON); the first run pins it
+    lattice: tuple[str, str] | None = None
 
     @property
     def cost(self) -> Budget:
@@ -123,8 +125,11 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
         derived_from = set(body.derived_from)
     compiled = compile_question(spec, bindings, body.parameters,
                                 mode="dp" if room.dp_enabled else "exact")
+    pinned: tuple[str, str] | None = None
     if not room.dp_enabled:  # only crowds of k people who share a whole profile (issue 10.4)
-        compiled = exact.restrict(compiled, exact.room_profiles(cur, room.id), room.k_min)
+        profiles = exact.room_profiles(cur, room.id)
+        pinned = exact.ensure_pinned(cur, room.id, profiles)
+        compiled = exact.restrict(compiled, profiles, room.k_min)
     receivers = effective_receivers(cur, room, stored.id, actor.org_id)
     epsilon = to_fraction(body.epsilon, name="epsilon")
     if body.delta is None:
@@ -155,7 +160,7 @@ def _prepare(cur: Any, actor: Actor, access: RoomAccess, question_id: str,
                     compiled=compiled, dp=dp, receivers=receivers, parties=parties,
                     sources=sources, datasets=datasets, epsilon=charged[0], delta=charged[1],
                     epsilon_requested=epsilon, delta_requested=delta, noise=noise,
-                    fingerprint=fingerprint, solved=solved)
+                    fingerprint=fingerprint, solved=solved, lattice=pinned)
 
 
 def _figures(cur: Any, actor: Actor, access: RoomAccess, org_id: str, cost: Budget,
@@ -303,6 +308,8 @@ def _start(store: Store, actor: Actor, room_id: str, question_id: str, body: w.R
         hashes: dict[str, str] = {}
         if p.solved is not None:
             budgets.check_epsilon(cur, room, p.epsilon)
+        if p.lattice is not None:
+            rec.pin_exact_lattice(cur, room_id, *p.lattice, run_id)
         if p.dp is not None:
             hashes = budgets.charge(
                 cur, room, p.parties, budgets.sources_of(cur, room_id, p.datasets_read),
