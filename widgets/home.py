@@ -57,7 +57,8 @@ class App:
 
 
 #: the personas in the order the home lists them
-PERSONAS = ("Room owners", "Partners", "Data teams", "Analysts", "Viewers", "Administrators", "More apps")
+PERSONAS = ("Room owners", "Partners", "Data teams", "Analysts", "Viewers", "Administrators", "Everyone",
+            "More apps")
 
 APPS: list[App] = [
     App("owner_console", "Owner console", "Room owners",
@@ -81,11 +82,12 @@ APPS: list[App] = [
         "Your organisation's dashboards of released results.",
         lambda s: s.can("dashboard.list")),
     App("administration", "Administration", "Administrators",
-        "Users, org roles and API tokens; trusted partners; room templates, budgets and proposals.",
-        lambda s: s.right(OrgRight.MANAGE_USERS) or s.can("template.fields.set", ("owner",))),
-    # the service lets every user of an org read its audit events (org.audit.read has no org right)
-    App("audit", "Audit log", "Administrators",
-        "Who did what in your organisation's rooms, and when: pages, a date range, CSV export.",
+        "Users, org roles and API tokens; the room template, budgets and privacy proposals.",
+        lambda s: s.right(OrgRight.MANAGE_USERS, OrgRight.CREATE_ROOMS)
+        or s.can("template.fields.set", ("owner",)) or s.can("partner.invite", ("owner",))),
+    # every user may read their organisation's audit events (org.audit.read needs no org right)
+    App("audit", "Audit log", "Everyone",
+        "What was done in your organisation's rooms, by whom and when; CSV export.",
         lambda s: True),
 ]
 

@@ -76,7 +76,7 @@ def voila(live_service: LiveService, tmp_path_factory: pytest.TempPathFactory) -
     server = Voila(f"http://127.0.0.1:{port}", proc.pid, log_path)
     try:
         try:  # poll a static file: every GET of a notebook starts a kernel
-            wait_http_ok(f"{server.url}/voila/static/voila.js", proc)
+            wait_http_ok(f"{server.url}/voila/static/voila.js", proc, timeout=180)  # slow on a loaded machine
             _wait_for_pools(log_path, proc)
         except Exception as exc:
             raise RuntimeError(log_path.read_text()[-3000:]) from exc
