@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from workbench.wire import questions as w
@@ -10,9 +11,9 @@ from workbench.wire import runs as wr
 
 
 def _body(parameters: dict[str, Any] | None, epsilon: str | float, delta: str | float | None,
-          targets: dict[str, str | float] | None = None) -> dict[str, Any]:
+          targets: Mapping[str, str | float] | None = None) -> dict[str, Any]:
     if targets is not None:  # accuracy first: the epsilon is what the targets need
-        return {"parameters": parameters or {}, "delta": delta, "targets": targets}
+        return {"parameters": parameters or {}, "delta": delta, "targets": dict(targets)}
     return {"parameters": parameters or {}, "epsilon": epsilon, "delta": delta}
 
 
@@ -24,7 +25,7 @@ class RunsAPI:
 
     def plan(self, room_id: str, question_id: str, parameters: dict[str, Any] | None = None, *,
              epsilon: str | float = "1", delta: str | float | None = None,
-             targets: dict[str, str | float] | None = None) -> w.Plan:
+             targets: Mapping[str, str | float] | None = None) -> w.Plan:
         """Cost (epsilon/delta), each charged party's budget now and afterwards, expected error
         per column and a fingerprint to run exactly this plan; spends nothing, reads no data.
 
@@ -40,7 +41,7 @@ class RunsAPI:
     def run(self, room_id: str, question_id: str, parameters: dict[str, Any] | None = None, *,
             epsilon: str | float = "1", delta: str | float | None = None,
             plan: str | None = None, idempotency_key: str | None = None,
-            targets: dict[str, str | float] | None = None) -> w.Run:
+            targets: Mapping[str, str | float] | None = None) -> w.Run:
         """Run a question, charging every party whose data it reads.
 
         ``plan``: the fingerprint of a preview; the run is refused (Conflict, nothing charged)

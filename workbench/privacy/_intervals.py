@@ -14,7 +14,7 @@ the level-alpha test of "T(r) is a draw of Xs - r Xc" accepts:
 
 so it contains the truth with probability at least 1 - alpha (the p-value of a draw is at least
 uniform), and the bounds only cut values the truth cannot take. When the released count is
-larger than every count noise that matters (|Xc| <= K except with probability below 1e-12), the
+larger than every count noise that matters (|Xc| <= K except with probability below 1e-10), the
 accepted set is one interval around S'/C' (moving r away from S'/C' widens the window of every
 term of the mixture), found by bisection on each side; otherwise (tiny or negative noisy counts)
 the interval is the whole of [lower, upper].
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 
 #: count noise beyond K (the mixture's truncation) has probability below this
-TAIL = 1e-12
-#: bisection steps per side (halves the bracket each time: 2**-40 of the bounds' width)
-STEPS = 40
+TAIL = 1e-10
+#: bisection steps per side (halves the bracket each time: 2**-32 of the bounds' width)
+STEPS = 32
 
 
 def _cdf(x: np.ndarray, scale: float) -> np.ndarray:

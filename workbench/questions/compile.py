@@ -67,6 +67,11 @@ class OutputAggregate:
     #: DP avg only: the released COUNT(*) it divides by (no noisy count of its own)
     count_of: str | None = None
 
+    @property
+    def ratio_vectors(self) -> tuple[str, str]:
+        """An avg's (sum, count) vectors in the engine's result: its own or the reused ones."""
+        return (self.sum_of or f"{self.name}__sum", self.count_of or f"{self.name}__count")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Compiled:

@@ -304,13 +304,13 @@ def _table(compiled: Compiled, keys: list[tuple[Any, ...]], vectors: dict[str, l
             continue
         by_name: dict[str, Any] = dict(zip(compiled.keys, key, strict=True))
         for agg in compiled.aggregates:
-            first = vectors[agg.vectors[0]][i] or 0
+            first = vectors[agg.ratio_vectors[0] if agg.kind == "avg" else agg.vectors[0]][i] or 0
             if agg.kind in ("count", "count_distinct"):
                 by_name[agg.name] = int(first)
             elif agg.kind == "sum":
                 by_name[agg.name] = round(first / agg.scale, 6)
             else:
-                count = vectors[agg.vectors[1]][i] or 0
+                count = vectors[agg.ratio_vectors[1]][i] or 0
                 by_name[agg.name] = round(first / agg.scale / count, 6) if count else None
         rows.append([by_name[c] for c in columns])
     for name, desc in reversed(compiled.order):
