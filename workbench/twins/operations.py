@@ -304,14 +304,14 @@ def _table(compiled: Compiled, keys: list[tuple[Any, ...]], vectors: dict[str, l
             continue
         by_name: dict[str, Any] = dict(zip(compiled.keys, key, strict=True))
         for agg in compiled.aggregates:
-            first = vectors[agg.vectors[0]][i] or 0
             if agg.kind in ("count", "count_distinct"):
-                by_name[agg.name] = int(first)
+                by_name[agg.name] = int(vectors[agg.name][i] or 0)
             elif agg.kind == "sum":
-                by_name[agg.name] = round(first / agg.scale, 6)
-            else:
-                count = vectors[agg.vectors[1]][i] or 0
-                by_name[agg.name] = round(first / agg.scale / count, 6) if count else None
+                by_name[agg.name] = round((vectors[agg.name][i] or 0) / agg.scale, 6)
+            else:  # an avg divides its own sum and count, or the released ones it reuses
+                total = vectors[agg.sum_of or f"{agg.name}__sum"][i] or 0
+                count = vectors[agg.count_of or f"{agg.name}__count"][i] or 0
+                by_name[agg.name] = round(total / agg.scale / count, 6) if count else None
         rows.append([by_name[c] for c in columns])
     for name, desc in reversed(compiled.order):
         col = columns.index(name)
