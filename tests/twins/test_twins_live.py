@@ -158,3 +158,18 @@ def test_unlink_drops_the_twin(room, twins):
     assert t.id not in {x.id for x in room.owner.twins(room.id)}
     with pytest.raises(wb.errors.NotFound):
         room.owner.twin_rows(room.id, t.id)
+
+
+def test_an_avg_on_twins_is_the_ratio_of_its_sum_and_count(room, twins):
+    sql = ("SELECT p.region, SUM(a.amount) AS spend, COUNT(*) AS n, AVG(a.amount) AS mean "
+           "FROM publisher p JOIN advertiser a ON p.email = a.email GROUP BY p.region")
+    alone = ("SELECT p.region, AVG(a.amount) AS mean FROM publisher p JOIN advertiser a "
+             "ON p.email = a.email GROUP BY p.region")
+    for text in (sql, alone):
+        result = room.owner.run_on_twin(room.id, "avg draft", text)
+        assert result.rows and result.synthetic
+        mean = result.columns.index("mean")
+        assert all(0 <= r[mean] <= 250 for r in result.rows)
+        if "spend" in result.columns:
+            for r in result.rows:
+                assert r[mean] == pytest.approx(r[1] / r[2], rel=1e-4)
