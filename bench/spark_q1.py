@@ -152,7 +152,8 @@ def bench(rows: int, repeat: int, epsilon: float, driver_memory: str,
     plain_rows = {(r[0], r[1]): (r[2], float(r[3])) for r in results["spark_plain"][2]}
     duck_rows = {(r[0], r[1]): (r[2], float(r[3])) for r in results["duckdb_plain"][2]}
     out = {
-        "rows": rows, "shuffle_partitions": shuffle_partitions or "service default", "advertiser_rows": duckdb.sql(
+        "rows": rows, "shuffle_partitions": shuffle_partitions or "service default",
+        "advertiser_rows": duckdb.sql(
             f"SELECT count(*) FROM read_parquet('{files['advertiser_sales']}')").fetchone()[0],
         "parquet_mb": round(size / 2**20, 1), "generate_s": round(generated, 1),
         "spark_start_s": round(started, 1),

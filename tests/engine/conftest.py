@@ -11,6 +11,10 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 LOG_CONF = HERE / "log4j2-spark-tests.properties"
+#: tiny test data: one shuffle partition, no whole-stage code generation and no adaptive
+#: re-planning per query (each costs more than the data it would save on)
+TINY_DATA = {"spark.sql.shuffle.partitions": "1", "spark.sql.codegen.wholeStage": "false",
+             "spark.sql.adaptive.enabled": "false"}
 
 
 def spark_available() -> bool:
@@ -32,9 +36,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     local_dir = tmp_path_factory.mktemp("spark-local")
     session = build_session("local[2]", driver_memory="2g", local_dir=str(local_dir), extra={
         "spark.sql.warehouse.dir": str(local_dir / "warehouse"),
-        # tiny test data: one shuffle partition and no whole-stage code generation per query
-        "spark.sql.shuffle.partitions": "1",
-        "spark.sql.codegen.wholeStage": "false",
+        **TINY_DATA,
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG_CONF.as_uri()}",
     })
     yield session

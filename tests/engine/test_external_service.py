@@ -33,7 +33,7 @@ import pytest
 
 import workbench as wb
 from tests.conftest import ROOT, TEST_KEY, free_port
-from tests.engine.conftest import LOG_CONF, spark_available
+from tests.engine.conftest import LOG_CONF, TINY_DATA, spark_available
 from tests.engine.make_catalog import catalog_conf
 from workbench import demo
 from workbench.demo import wait_http_ok
@@ -182,7 +182,7 @@ def served(request: pytest.FixtureRequest, data_root: Path, catalog: Catalog,
         assert catalog.writer is not None
         out, _ = catalog.writer.communicate(timeout=900)
         assert catalog.writer.returncode == 0, out.decode()[-3000:]
-        conf = catalog.conf
+        conf = {**catalog.conf, **TINY_DATA}
     service = _serve(tmp_path_factory.mktemp(f"serve-{request.param}"), request.param,
                      [data_root, BUCKET], conf)
     yield service
