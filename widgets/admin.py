@@ -386,8 +386,9 @@ class Administration(W.VBox):
         self.status = Status()
         me = guarded(self.status, client.whoami)
         rights = set(me.user.org_rights) if me else set()
-        who = (f"Signed in as <b>{esc(me.user.name)}</b> of <b>{esc(me.org.name)}</b> "
-               f"(org id <code>{esc(me.org.id)}</code>)") if me else ""
+        # the shared sign-in bar names the user; partners need the org id to invite or trust this org
+        who = (f"Organisation <b>{esc(me.org.name)}</b>, id <code>{esc(me.org.id)}</code> (give it to partners "
+               "who invite you or trust you)") if me else ""
         self.users = OrgAdminPanel(client, defer=True) if "manage_users" in rights else None
         self.tokens = TokensPanel(client) if "manage_users" in rights else None
         self.trusted = TrustedPartnersPanel(client) if "org_admin" in rights else None
