@@ -149,3 +149,16 @@ def test_run_by_targets_charges_what_the_plan_said(room, q1):
     assert shares["reach"] != shares["spend"]  # not an even split
     meta = room.owner.run_result(room.id, run.id).metadata
     assert meta["noise"]["reach"]["ci95"] <= 8 and meta["noise"]["spend"]["ci95"] <= 4000
+
+
+@pytest.mark.parametrize(("asked", "message"), [
+    pytest.param({"reach": "lots", "spend": 100}, "must be a number such as 5000", id="not-a-number"),
+    pytest.param({"reach": "±0", "spend": 100}, "must be an error above 0", id="zero"),
+    pytest.param({"reach": 5, "spend": 100, "revenue": 5}, r"unknown columns \['revenue'\]", id="unknown-column"),
+    pytest.param({}, "give at least one target", id="empty"),
+])
+def test_bad_targets_are_refused_and_charge_nothing(room, q1, asked, message):
+    before = room.owner.budget(room.id)
+    with pytest.raises(wb.InvalidInput, match=message):
+        room.owner.run(room.id, q1, PARAMS, targets=asked)
+    assert room.owner.budget(room.id) == before
