@@ -187,7 +187,9 @@ class SparkEngine:
             raise InvalidInput(f"{name!r} is a {'temporary ' if table.isTemporary else ''}"
                                f"{kind.lower()}, not a table: register tables only (a view can "
                                "read any other table)")
-        return ".".join([table.catalog or "spark_catalog", *(table.namespace or []), table.name])
+        # identifiers are case-insensitive here (spark.sql.caseSensitive is off): one spelling
+        parts = [table.catalog or "spark_catalog", *(table.namespace or []), table.name]
+        return ".".join(parts).lower()
 
     def uri_files(self, uri: str) -> list[str]:
         """The Parquet files Spark finds under ``uri`` (its own listing: hidden and _ files out)."""
