@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.audiences.conftest import add_user_list
 from widgets.audiences import AudiencesConsole
 
@@ -25,7 +27,9 @@ def test_the_console_builds_rates_trains_and_activates(room, activation_root):
     assert "trained Alike" in ui.status.text and "recall" in ui.curve.value
     ui.percent.value = 20
     ui.pick_size.click()
-    assert "120 people" in ui.status.text
+    # 20% of the released (noisy) number of the 600 users: about 120, never the exact figure's
+    picked = re.search(r"holds (\d+) people", ui.status.text)
+    assert picked and abs(int(picked.group(1)) - 120) <= 6, ui.status.text
     ui.dest_name.value, ui.dest_format.value, ui.dest_path.value = "gam", "gam", "../out"
     ui.add_dest.click()
     assert "activation root" in ui.status.text and ui.destination.options == ()
