@@ -4,6 +4,7 @@ however long it idled in the pool; once its page connected and left, it is culle
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 
 from widgets.serving import PageKernelManager
@@ -32,7 +33,10 @@ def test_a_loading_page_keeps_its_kernel_and_a_closed_one_loses_it(tmp_path):
             if kid in km:
                 await km.shutdown_kernel(kid, now=True)
 
-    kept, culled, forgotten = asyncio.run(scenario())
+    # a loop of its own in a thread of its own: the browser tests' Playwright keeps an event loop
+    # running in the main thread for the whole session
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        kept, culled, forgotten = pool.submit(asyncio.run, scenario()).result(timeout=300)
     assert kept, "the kernel of a page that has not connected yet was culled"
     assert culled, "a closed page's idle kernel was not culled"
     assert forgotten

@@ -124,6 +124,13 @@ def create_spark_only_view(cur: Any, table_name: str, columns: list[tuple[str, s
                 f" WHERE CAST(error('{text}') AS BOOLEAN)")
 
 
+def spark_only(cur: Any, conn_id: str) -> bool:
+    """Whether only Spark reads this connection (a URI or catalog table): the store's DuckDB
+    cannot count or scan it."""
+    return bool(scalar(cur, "SELECT count(*) FROM external_connections WHERE connection_id = ?"
+                            " AND reader = 'spark'", [conn_id]))
+
+
 def insert_external(cur: Any, record: ExternalRecord) -> None:
     cur.execute(f"INSERT INTO external_connections ({_EXTERNAL}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [record.connection_id, record.format, record.location, record.files,

@@ -281,10 +281,10 @@ def dataset_name_taken(cur: Any, room_id: str, name: str) -> bool:
                   [room_id, name]) > 0
 
 
-def create_view(cur: Any, view: str, select: str, table_name: str, where: str) -> int:
-    """The dataset's view over the connection's table; its row count (running the filter once)."""
+def create_view(cur: Any, view: str, select: str, table_name: str, where: str) -> None:
+    """The dataset's view over the connection's table (DuckDB binds the filter's columns and
+    types here)."""
     cur.execute(f"CREATE VIEW prov.{_generated(view)} AS SELECT {select} FROM ds.{_generated(table_name)}{where}")
-    return view_rows(cur, view)
 
 
 def view_rows(cur: Any, view: str) -> int:

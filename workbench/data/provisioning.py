@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.data import _external_records as ext
 from workbench.data import _records as rec
 from workbench.data import rules as r
 from workbench.data.hooks import run_unlink_hooks
@@ -166,6 +167,8 @@ def provision(store: Store, actor: Actor, room_id: str, body: w.ProvisionCreate)
         where = "" if body.row_filter is None else " WHERE " + check_row_filter(body.row_filter, columns)
         try:
             rec.create_view(cur, view, ", ".join(quote_ident(c) for c in columns), conn.table_name, where)
+            if not ext.spark_only(cur, conn.id):  # run the filter once on the data (Spark's at run)
+                rec.view_rows(cur, view)
         except Exception as exc:  # the engine's error for a filter that cannot run on these types
             if not type(exc).__module__.lstrip("_").startswith("duckdb"):
                 raise
@@ -212,7 +215,10 @@ def _dataset_out(cur: Any, actor: Actor, room: Room, ds: rec.DatasetRecord) -> w
 
     mine = ds.org_id == actor.org_id
     meta = _column_meta(cur, ds.connection_id)
-    count, note = shown_row_count(rec.view_rows(cur, ds.view_name), effective_k_min(cur, room, [ds.id]), mine)
+    if ext.spark_only(cur, ds.connection_id):  # the store's DuckDB cannot count data only Spark reads
+        count, note = None, "counted by Spark when a question runs, not here"
+    else:
+        count, note = shown_row_count(rec.view_rows(cur, ds.view_name), effective_k_min(cur, room, [ds.id]), mine)
     usage = [w.Usage(dataset_macro=m.dataset_macro, fields=rec.field_mapping(cur, ds.room_id, m.dataset_macro, ds.org_id),
                      questions=_questions_using(cur, ds.room_id, m.dataset_macro))
              for m in rec.mappings_of_dataset(cur, ds.room_id, ds.id)]
@@ -223,7 +229,7 @@ def _dataset_out(cur: Any, actor: Actor, room: Room, ds: rec.DatasetRecord) -> w
                  for c in ds.columns],
         partners_may_assign=ds.partners_may_assign, row_filter=ds.row_filter if mine else None,
         has_row_filter=ds.row_filter is not None, row_count=count, row_count_note=note,
-        row_count_exact=mine, rules=_rules_out(cur, load_rules(cur, ds.id)), used_by=usage,
+        row_count_exact=mine and count is not None, rules=_rules_out(cur, load_rules(cur, ds.id)), used_by=usage,
         created_at=ds.created_at, connection_id=ds.connection_id if mine else None,
     )
 

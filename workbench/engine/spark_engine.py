@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import uuid
@@ -54,6 +55,9 @@ def build_session(master: str = "local[2]", *, driver_memory: str | None = None,
     local = master.startswith("local")
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # read by the launcher
+        # Python workers (our UDFs) run in this interpreter's environment, not whichever python3
+        # comes first on PATH; a cluster's executors bring their own (spark.pyspark.python)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     _quiet_query_loggers()
     builder = (SparkSession.builder.master(master).appName("clean-room-workbench")
                .config("spark.ui.enabled", "false")
