@@ -230,10 +230,15 @@ class AudiencesConsole(Console):
         if cohort is None:
             self.curve.value = ""
             return
+        error = f" ± {cohort.curve_ci95:.1%}" if cohort.curve_ci95 else ""
         self.curve.value = table_html(
-            ["reach %", "top N", "recall (DP)", "random"],
-            [[p.percent, p.top_n, f"{p.recall:.1%}", f"{p.random_recall:.1%}"]
+            ["reach %", "top N", "recall (DP)" + (" ± 95%" if error else ""), "random"],
+            [[p.percent, p.top_n, f"{p.recall:.1%}{error}", f"{p.random_recall:.1%}"]
              for p in cohort.curve])
+        if cohort.curve_ci95 and cohort.curve_ci95 >= 0.25:
+            self.curve.value += (f"<p><b>Mostly noise:</b> each point is within ±{cohort.curve_ci95:.0%} "
+                                 "of the true recall 95% of the time. A larger seed (more blocks) "
+                                 "or more ε gives a curve worth reading.</p>")
         show_figure(self.chart, curve_figure(cohort))
 
     def pick_lookalike_size(self) -> None:

@@ -25,6 +25,8 @@ def test_the_console_builds_rates_trains_and_activates(room, activation_root):
     ui.look_name.value, ui.features.value = "Alike", "segment, visits"
     ui.train.click()
     assert "trained Alike" in ui.status.text and "recall" in ui.curve.value
+    # a seed of a few hundred makes a handful of blocks: the curve's error is shown, and called noise
+    assert "± 95%" in ui.curve.value and "Mostly noise" in ui.curve.value
     ui.percent.value = 20
     ui.pick_size.click()
     # 20% of the released (noisy) number of the 600 users: about 120, never the exact figure's

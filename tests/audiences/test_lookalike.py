@@ -34,6 +34,8 @@ def test_a_lookalike_curve_is_charged_to_every_party_and_a_size_is_picked(seeded
     assert look.manifest["blocks"] == blocks and f"1/{blocks}" in look.manifest["curve"]
     assert [p.percent for p in look.curve] == [1, 2, 5, 10, 20, 30, 50, 75, 100]
     assert all(0 <= p.recall <= 1 for p in look.curve)
+    # the released points' 95% half-width: the noise of a sum over `blocks` fractions, per block
+    assert look.curve_ci95 is not None and 0 < look.curve_ci95
     users = look.curve[-1].top_n  # the released number of users
     assert look.curve[-1].random_recall == 1.0
     picked = room.owner.pick_lookalike_size(room.id, look.id, percent=30)

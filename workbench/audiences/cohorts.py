@@ -119,6 +119,7 @@ def cohort_out(c: rec.Cohort) -> w.Cohort:
         epsilon_spent=meta.get("epsilon_spent", "0"), features=meta.get("features", []),
         random_seed=meta.get("random_seed"), curve=[w.CurvePoint(**p) for p in
                                                     meta.get("curve", [])],
+        curve_ci95=meta.get("curve_ci95") if meta.get("dp", True) else None,
         manifest=meta.get("manifest", {}), created_by=c.created_by,
         created_at=str(c.created_at), refreshed_at=str(c.refreshed_at))
 

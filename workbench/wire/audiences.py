@@ -87,6 +87,9 @@ class Cohort(BaseModel):
     features: list[str] = []
     random_seed: int | None = None
     curve: list[CurvePoint] = []
+    #: 95% half-width of each released recall point (None: exact, or not a lookalike); with few
+    #: seed blocks the curve is mostly noise, and this says so
+    curve_ci95: float | None = None
     manifest: dict[str, Any] = {}
     created_by: str
     created_at: str
