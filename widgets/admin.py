@@ -410,11 +410,9 @@ class Administration(W.VBox):
             self.start()
 
     def start(self) -> None:
-        """Fetch everything the sections show."""
-        for panel in (self.users, self.tokens, self.trusted):
-            if panel is not None:
-                panel.reload()
-        self._load_rooms()
+        """Fetch what the open section shows; the others load when opened (the page is usable
+        sooner, and a section shows the service's state as of its opening)."""
+        self._opened()
 
     def _opened(self) -> None:
         """A section was opened: show it as the service has it now (a user added in one section is

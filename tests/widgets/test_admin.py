@@ -14,6 +14,12 @@ from workbench.service.local import connect_local
 from tests.conftest import TEST_KEY
 
 
+def rooms_open(app: Administration) -> Administration:
+    """Open the Rooms section, as a user clicks its tab (sections load when opened)."""
+    app.tabs.selected_index = len(app.tabs.children) - 1
+    return app
+
+
 def _add_user(app: Administration, name: str, roles: tuple[str, ...] = (), email: str = "") -> str:
     users = app.users
     assert users is not None
@@ -112,7 +118,7 @@ def test_room_template_fields_required_optional_parties_and_terms(admin, make_or
     room = admin.create_room("Campaign room")
     admin.invite_partner(room.id, partner.id)
     partner.admin.accept_invitation(room.id)
-    app = Administration(admin)
+    app = rooms_open(Administration(admin))
     assert app.room_pick.value == room.id and is_shown(app.template)
     tpl = app.template
     assert "no dataset macros yet" in tpl.table.value
@@ -143,12 +149,12 @@ def test_room_template_fields_required_optional_parties_and_terms(admin, make_or
     assert "@publisher removed" in tpl.status.text
     assert [t.macro for t in admin.template(room.id).datasets] == ["advertiser"]
     # the partner sees the room but not the owner's template editor
-    assert not is_shown(Administration(partner.admin).template)
+    assert not is_shown(rooms_open(Administration(partner.admin)).template)
 
 
 def test_proposals_from_the_budget_section(admin):
     room = admin.create_room("Campaign room", k_min=20)
-    app = Administration(admin)
+    app = rooms_open(Administration(admin))
     prot = app.protections
     assert is_shown(prot.form) and "effective k-min:</b> 20" in prot.contract.protections.value
     prot.k_min.value = "lots"
