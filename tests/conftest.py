@@ -154,7 +154,7 @@ def serving(base: Path, extra_env: dict[str, str] | None = None, *,
     url = f"http://127.0.0.1:{port}"
     try:
         try:
-            wait_http_ok(f"{url}/api/v1/health", proc)
+            wait_http_ok(f"{url}/api/v1/health", proc, timeout=180.0)  # a loaded CI machine
         except Exception as exc:
             raise RuntimeError(log_path.read_text()[-3000:]) from exc
         service = LiveService(url, proc.pid, admin_token, org_id, log_path, [])

@@ -92,3 +92,8 @@ def test_times_always_say_their_zone():
     assert shown_time("2026-12-01T04:05:06+00:00", "Europe/Paris") == "2026-12-01 05:05:06 CET"
     since, until = day_bounds(dt.date(2026, 12, 1), dt.date(2026, 12, 1), "UTC")
     assert (until - since) == dt.timedelta(days=1) and since.tzinfo is not None
+
+
+def test_a_rooms_creation_event_names_the_room(admin, busy):
+    created = [e for e in admin.audit(action="room.create") if e.outcome == "allowed"]
+    assert busy.id in {e.resource_id for e in created}

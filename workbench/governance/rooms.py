@@ -118,11 +118,11 @@ def create_room_in(cur: Any, actor: Actor, body: w.RoomCreate) -> str:
     delta = budget_text(body.delta_budget, "delta_budget")
     if Fraction(delta) >= 1:
         raise InvalidInput("delta_budget must be below 1 (use a tiny value such as 1e-6)")
-    ensure_allowed(cur, actor, "room.create", resource_type="room",
+    room_id = new_id()  # named in the audit event, so the room's creation can be found by its id
+    ensure_allowed(cur, actor, "room.create", resource_type="room", resource_id=room_id,
                    detail={"name": name, "dp_enabled": body.dp_enabled})
     if rec.room_name_taken(cur, actor.org_id, name):
         raise Conflict(f"your organisation already has a room named {name!r}")
-    room_id = new_id()
     rec.insert_room(cur, rec.RoomRecord(
         id=room_id, name=name, description=body.description, owner_org_id=actor.org_id,
         start_date=start, end_date=body.end_date, k_min=body.k_min, dp_enabled=body.dp_enabled,
