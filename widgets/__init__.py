@@ -1,6 +1,6 @@
 """ipywidgets consoles of the clean room, built only on ``workbench.client``.
 
-- :class:`OwnerConsole`, :class:`PartnerConsole`, :class:`AuditViewer`: governance
+- :class:`OwnerConsole`, :class:`PartnerConsole`: governance; :class:`AuditLog`: the audit log
 - :class:`Administration`: users, org roles, API tokens, trusted partners, room templates, budgets
 - :class:`QuestionRunner`: plan, run and explore released results (analysts)
 - :class:`Dashboards`: Intelligence dashboards (creators build, viewers look)
@@ -18,7 +18,7 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "AuditViewer": "widgets.governance", "MembersPanel": "widgets.governance",
+    "AuditLog": "widgets.audit", "MembersPanel": "widgets.governance",
     "OwnerConsole": "widgets.governance", "PartnerConsole": "widgets.governance",
     "RolesPanel": "widgets.governance", "QuestionRunner": "widgets.runner", "Dashboards": "widgets.dashboards",
     "DatasetManager": "widgets.datasets", "QuestionBuilder": "widgets.questions",

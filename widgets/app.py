@@ -179,9 +179,10 @@ def _warm(modules: tuple[str, ...]) -> None:
 def owner_app(**kwargs: Any) -> SignIn:
     """The owner console app (Voilà: notebooks/apps/owner_console.ipynb)."""
     def build(client: Client) -> W.Widget:
-        from widgets.governance import AuditViewer, OwnerConsole
+        from widgets.audit import AuditLog
+        from widgets.governance import OwnerConsole
 
-        return W.Tab(children=[OwnerConsole(client), AuditViewer(client)], titles=("Rooms", "Audit log"))
+        return W.Tab(children=[OwnerConsole(client), AuditLog(client)], titles=("Rooms", "Audit log"))
 
     return signed_in(build, title="Owner console", warm=("widgets.governance",), **kwargs)
 
@@ -189,9 +190,10 @@ def owner_app(**kwargs: Any) -> SignIn:
 def partner_app(**kwargs: Any) -> SignIn:
     """The partner console app (Voilà: notebooks/apps/partner_console.ipynb)."""
     def build(client: Client) -> W.Widget:
-        from widgets.governance import AuditViewer, PartnerConsole
+        from widgets.audit import AuditLog
+        from widgets.governance import PartnerConsole
 
-        return W.Tab(children=[PartnerConsole(client), AuditViewer(client)], titles=("Rooms", "Audit log"))
+        return W.Tab(children=[PartnerConsole(client), AuditLog(client)], titles=("Rooms", "Audit log"))
 
     return signed_in(build, title="Partner console", warm=("widgets.governance",), **kwargs)
 

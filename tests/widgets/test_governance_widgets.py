@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from widgets import AuditViewer, OwnerConsole, PartnerConsole
+from widgets import AuditLog, OwnerConsole, PartnerConsole
 from widgets._common import is_shown
 
 
@@ -147,18 +147,18 @@ def test_owner_extends_the_end_date(admin):
     assert (dt.date.today() + dt.timedelta(days=30)).isoformat() in owner.summary.value
 
 
-def test_audit_viewer_filters_by_action(admin, make_org):
+def test_the_consoles_audit_log_filters_by_action(admin, make_org):
     advertiser = make_org("Advertiser")
     owner = OwnerConsole(admin)
     _create_room(owner)
     owner.invite_org.value = advertiser.id
     owner.invite.click()
-    viewer = AuditViewer(admin)
+    viewer = AuditLog(admin)
     assert "partner.invite" in viewer.table.value and "room.create" in viewer.table.value
     viewer.action.value = "partner.invite"
     viewer.load.click()
     assert viewer.events and {e.action for e in viewer.events} == {"partner.invite"}
-    assert "1 event(s)" in viewer.status.text
+    assert "events 1–1 (the oldest)" in viewer.page_label.value
     viewer.room.label = "Campaign room"
     viewer.action.value = "nothing.like.this"
     viewer.load.click()
