@@ -1,4 +1,4 @@
-"""Owner console, partner console and audit viewer: governance through the client only.
+"""Owner console and partner console: governance through the client only.
 
 Every control that changes something is shown only when the service says the signed-in user may
 use it (``Room.abilities``); the service still decides each call and its refusals are shown as
