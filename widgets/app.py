@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,11 +15,14 @@ import traitlets as T
 
 from workbench.client import TOKEN_ENV, URL_ENV, Client, connect
 from workbench.client._transport import DEFAULT_URL
-from workbench.errors import Unauthenticated
+from workbench.errors import Unauthenticated, WorkbenchError
 from widgets._common import Status, button, esc, guarded
 from widgets.session import TokenStore
 
+log = logging.getLogger("widgets")
 Connect = Callable[[str, str], Client]
+#: what an API token can be made of (the service issues URL-safe base64 after a prefix)
+TOKEN_CHARS = re.compile(r"[A-Za-z0-9_\-]+")
 #: where the apps' home page is, relative to an app's page (all apps sit in one folder)
 HOME = "home.ipynb"
 
@@ -97,6 +102,12 @@ class SignIn(W.VBox):
             self.status.error("enter your API token")
             self._show_form()
             return
+        if not TOKEN_CHARS.fullmatch(token):  # an HTTP library's error would quote it back
+            self.status.error("that is not an API token: tokens are one word of letters, digits, '-' and '_'")
+            if stored:
+                self.store.token = ""
+            self._show_form()
+            return
         self.status.info("Signing in …")
         url = self.url.value.strip()
         try:
@@ -112,8 +123,13 @@ class SignIn(W.VBox):
                 self.store.token = ""
             self._show_form()
             return
-        except Exception as exc:  # the service is down or refuses: say why, keep the stored token
+        except WorkbenchError as exc:  # the service is down or refuses: say why, keep the stored token
             self.status.error(exc)
+            self._show_form()
+            return
+        except Exception as exc:  # never str(exc): a transport error can quote the request's headers
+            log.warning("sign-in failed: %s", type(exc).__name__)
+            self.status.error(f"could not reach the service at {url} ({type(exc).__name__})")
             self._show_form()
             return
         app = guarded(self.status, lambda: self.build(client))

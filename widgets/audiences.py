@@ -40,7 +40,7 @@ def curve_figure(cohort: a.Cohort) -> Any:
         go.Scatter(x=pct, y=[p.recall for p in cohort.curve], name="lookalike", mode="lines+markers"),
         go.Scatter(x=pct, y=[p.random_recall for p in cohort.curve], name="random",
                    line={"dash": "dot"})])
-    fig.update_layout(title=f"Reach / relevance of {cohort.name} (DP)", height=320,
+    fig.update_layout(title=f"Reach / relevance of {esc(cohort.name)} (DP)", height=320,
                       xaxis_title="reach (% of users)", yaxis_title="held-out seed recalled",
                       margin={"l": 40, "r": 10, "t": 40, "b": 40})
     return fig

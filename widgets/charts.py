@@ -47,7 +47,7 @@ def _labels(result: RunResult) -> list[str]:
     idx = [result.columns.index(k) for k in keys(result)]
     if not idx:
         return ["all"] * len(result.rows)
-    return [" / ".join("—" if r[i] is None else str(r[i]) for i in idx) for r in result.rows]
+    return [esc(" / ".join("—" if r[i] is None else str(r[i]) for i in idx)) for r in result.rows]
 
 
 def result_figure(result: RunResult, measure: str, kind: str = "bar", title: str | None = None,
@@ -62,17 +62,20 @@ def result_figure(result: RunResult, measure: str, kind: str = "bar", title: str
     half = ci95(result, measure)
     error = dict(type="data", array=[half] * len(y), visible=True, color="#333") if half is not None else None
     if kind == "line":
-        trace = go.Scatter(x=x, y=y, mode="lines+markers", error_y=error, name=measure)
+        trace = go.Scatter(x=x, y=y, mode="lines+markers", error_y=error, name=esc(measure))
     else:
-        trace = go.Bar(x=x, y=y, error_y=error, name=measure, marker_color="#3b6ea8")
+        trace = go.Bar(x=x, y=y, error_y=error, name=esc(measure), marker_color="#3b6ea8")
     note = f"error bars: 95% noise interval ±{half:,.1f}" if half is not None else (
         "exact values (differential privacy off)" if not result.dp else "no fixed-width error bar for this column")
     if subtitle:
         note += f"<br>{esc(subtitle)}"
     fig = go.Figure(data=[trace])
-    fig.update_layout(title=dict(text=f"{title or measure}<br><sup>{note}</sup>"), height=380,
-                      margin=dict(l=50, r=20, t=90 if subtitle else 70, b=80), xaxis_title=" / ".join(keys(result)) or None,
-                      yaxis_title=measure, template="plotly_white")
+    # Plotly reads a subset of HTML (links, styles) in titles, legends and labels: names other
+    # parties chose (questions, columns, values) are escaped like everywhere else
+    fig.update_layout(title=dict(text=f"{esc(title or measure)}<br><sup>{note}</sup>"), height=380,
+                      margin=dict(l=50, r=20, t=90 if subtitle else 70, b=80),
+                      xaxis_title=esc(" / ".join(keys(result))) or None,
+                      yaxis_title=esc(measure), template="plotly_white")
     return fig
 
 

@@ -8,6 +8,7 @@ Identity hashing, PII handling and every rule are the service's; the widget only
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,7 @@ class DatasetManager(Console):
         self.conn_list = W.HTML()
         self.conn_pick = W.Dropdown(description="Connection", options=[], layout=_WIDE)
         self.conn_pick.observe(lambda change: setattr(self, "connection", change["new"]), names="value")
+        self.conn_pick.observe(lambda _: self.confirm_conn.cancel(), names="value")
         self.delete_conn = button("Delete connection everywhere", "danger")
         self.delete_conn.on_click(lambda _: self._ask_delete_connection())
         self.confirm_conn = Confirmation()
@@ -231,6 +233,7 @@ class DatasetManager(Console):
                                 self.prov_columns, self.row_filter, self.may_assign, self.provision])
         self.ds_pick = W.Dropdown(description="Dataset", options=[], layout=_WIDE)
         self.ds_pick.observe(lambda _: self._show_rules(), names="value")
+        self.ds_pick.observe(lambda _: self.confirm_unlink.cancel(), names="value")
         self.unlink = button("Unlink from room", "danger")
         self.unlink.on_click(lambda _: self._ask_unlink())
         self.confirm_unlink = Confirmation()
@@ -265,6 +268,7 @@ class DatasetManager(Console):
         show(self.connect_form, False)
         show(self.room_box, False)
         self.observe(lambda _: self._show_room(), names="value")
+        self.observe(lambda _: self.confirm_unlink.cancel(), names="value")
         self.observe(lambda _: self._fill_provision(), names="connection")
         self.begin(defer)
 
@@ -416,11 +420,12 @@ class DatasetManager(Console):
             return
         self.confirm_conn.ask(f"Delete the connection {self.conn_pick.label!r} everywhere?",
                               "Its data goes, and it is unlinked from every room it is provisioned in, "
-                              "with the mappings and derived results there.", self._delete_connection,
+                              "with the mappings and derived results there.",
+                              partial(self._delete_connection, self.conn_pick.value),
                               label="Delete connection")
 
-    def _delete_connection(self) -> None:
-        conn_id = self.conn_pick.value
+    def _delete_connection(self, conn_id: str | None) -> None:
+        """Delete the connection the confirmation named (never whatever is picked by then)."""
         if conn_id is None:
             self.status.error("pick a connection to delete")
             return
@@ -544,11 +549,14 @@ class DatasetManager(Console):
             return
         self.confirm_unlink.ask(f"Unlink {self.ds_pick.label!r} from {self.room_pick.label}?",
                                 "Its views, analysis rules, mappings and derived results in this room go; "
-                                "the connection itself stays.", self.unlink_dataset, label="Unlink")
+                                "the connection itself stays.",
+                                partial(self.unlink_dataset, self.value, self.ds_pick.value), label="Unlink")
 
-    def unlink_dataset(self) -> d.Deleted | None:
-        """Unlink the picked dataset from the room with its views, rules, mappings and results."""
-        room_id, ds_id = self.value, self.ds_pick.value
+    def unlink_dataset(self, room_id: str | None = None, ds_id: str | None = None) -> d.Deleted | None:
+        """Unlink a dataset (by default the picked one) from a room (by default the picked one) with
+        its views, rules, mappings and results."""
+        room_id = room_id if room_id is not None else self.value
+        ds_id = ds_id if ds_id is not None else self.ds_pick.value
         if room_id is None:
             self.room_status.error("pick a room first")
             return None

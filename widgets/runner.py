@@ -534,6 +534,8 @@ class RunHistory(W.VBox):
 
     def set_context(self, room_id: str | None, question: q.Question | None) -> None:
         """Follow the runner's room and question (fetches only while the panel is open)."""
+        if room_id != self.room_id:
+            self._names = {}  # another room's members and parties
         self.room_id, self.question, self._previous = room_id, question, None
         self.runs, self.table.value, self.manifest.value = [], "", ""
         self.status.clear()

@@ -37,14 +37,14 @@ def calendar_figure(calendar: ws.Calendar) -> go.Figure:
         ys = [float(number_text(party.epsilon_spent))] + [float(number_text(p.epsilon))
                                                           for p in party.points]
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line_shape="hv",
-                                    name=f"{party.org_name}: projected ε"))
+                                    name=f"{esc(party.org_name)}: projected ε"))
         budget = float(number_text(party.epsilon_budget))
         figure.add_trace(go.Scatter(x=[calendar.now, calendar.ends_at], y=[budget, budget],
                                     mode="lines", line={"dash": "dash"},
-                                    name=f"{party.org_name}: budget"))
+                                    name=f"{esc(party.org_name)}: budget"))
         if party.exhausted_at is not None:
             figure.add_vline(x=party.exhausted_at.timestamp() * 1000, line_color="#b00020",
-                             annotation_text=f"{party.org_name} runs out")
+                             annotation_text=f"{esc(party.org_name)} runs out")
     figure.update_layout(title="Budget calendar: projected ε spend to the room's end",
                          xaxis_title="time (UTC)", yaxis_title="ε spent (cumulative)",
                          height=360, margin={"t": 50, "b": 40})

@@ -41,10 +41,10 @@ def twin_figure(result: TwinResult) -> go.Figure | None:
         return None
     m = measures[0]
     keys = [i for i in range(len(result.columns)) if i not in measures]
-    labels = [" / ".join(str(r[i]) for i in keys) or "all" for r in result.rows]
+    labels = [esc(" / ".join(str(r[i]) for i in keys)) or "all" for r in result.rows]
     fig = go.Figure(data=[go.Bar(x=labels, y=[r[m] for r in result.rows],
                                  marker_color="#b26a00", name="synthetic")])
-    fig.update_layout(template="plotly_white", title=f"SYNTHETIC twin: {result.columns[m]}",
+    fig.update_layout(template="plotly_white", title=f"SYNTHETIC twin: {esc(result.columns[m])}",
                       annotations=[dict(text="SYNTHETIC", xref="paper", yref="paper", x=0.5, y=0.5,
                                         showarrow=False, opacity=0.15, font=dict(size=64))])
     return fig

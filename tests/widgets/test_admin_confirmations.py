@@ -52,3 +52,31 @@ def test_schedule_question_and_connection_deletions_ask_first(admin, make_org):
     manager.confirm_conn.yes.click()
     assert "connection deleted with 1 room dataset(s)" in manager.status.text, manager.status.text
     assert room.publisher_connection not in [c.id for c in owner.connections()]
+
+
+def test_a_deletion_asked_about_one_thing_never_deletes_another(admin, make_org):
+    """Confirm acts on what the question named: picking something else withdraws the question,
+    and an answered question deletes the connection it named even if the picker moved."""
+    first, second = build_room(admin, make_org), build_room(admin, make_org)
+    manager = DatasetManager(admin)
+    manager.conn_pick.value = first.publisher_connection
+    manager.delete_conn.click()
+    assert manager.confirm_conn.pending
+    manager.conn_pick.value = second.publisher_connection
+    assert not manager.confirm_conn.pending and not is_shown(manager.confirm_conn)
+
+    manager.conn_pick.value = first.publisher_connection
+    manager.delete_conn.click()
+    action = manager.confirm_conn._action  # what Confirm would run, then pressed after a move
+    manager.conn_pick.value = second.publisher_connection
+    action()
+    left = [c.id for c in admin.connections()]
+    assert first.publisher_connection not in left and second.publisher_connection in left
+
+    manager.value = second.id
+    manager.ds_pick.value = manager.ds_pick.options[0][1]
+    manager.unlink.click()
+    assert manager.confirm_unlink.pending
+    manager.value = first.id  # another room: the question about the second room's dataset goes
+    assert not manager.confirm_unlink.pending
+    assert admin.datasets(second.id) != []

@@ -168,6 +168,7 @@ def test_the_consoles_audit_log_filters_by_action(admin, make_org):
 @pytest.mark.parametrize("token, message", [
     ("", "enter your API token"),
     ("wbt_wrong", "unknown or revoked"),
+    ("wbt_abc\ndef", "not an API token"),  # an HTTP library would quote the header back
 ])
 def test_sign_in_refuses_bad_tokens(store_dir, publisher, token, message):
     from tests.conftest import TEST_KEY
@@ -179,6 +180,19 @@ def test_sign_in_refuses_bad_tokens(store_dir, publisher, token, message):
     app.sign_in.click()
     assert message in app.status.text
     assert app.client is None
+
+
+def test_a_transport_error_never_shows_the_token():
+    from widgets import signed_in
+
+    def refuse(url, token):
+        raise RuntimeError(f"Illegal header value b'Bearer {token}'")
+
+    app = signed_in(OwnerConsole, connect_with=refuse)
+    app.token.value = "wbt_secret-value"
+    app.sign_in.click()
+    assert "could not reach the service" in app.status.text
+    assert "secret-value" not in app.status.text and app.client is None
 
 
 def test_sign_in_then_console(store_dir, publisher):
