@@ -64,3 +64,23 @@ def test_save_time_check_skips_unmapped_macros_but_run_time_does_not() -> None:
     q = Question(name="q", sql="SELECT c.region, COUNT(*) AS n FROM crm c GROUP BY c.region")
     assert violations(q, bindings(), strict=False) == []
     assert [v.rule for v in violations(q, bindings(), strict=True)] == ["known_columns"]
+
+
+def test_exact_rooms_refuse_extra_join_terms_even_on_joinable_columns() -> None:
+    """Two joinable columns besides the identities: a DP room may join on them too, an exact room
+    may not (the extra term keeps part of a crowd, and two results then differ by one person)."""
+    import dataclasses
+
+    from workbench.data.rules import ColumnRule
+
+    both = bindings()
+    for macro, column in (("publisher", "city"), ("advertiser", "day")):
+        rules = both[macro].rules
+        joinable = {**rules.columns, column: ColumnRule(name=column, join=True, group_by=True)}
+        both[macro] = dataclasses.replace(both[macro], rules=dataclasses.replace(rules, columns=joinable))
+    q = Question(name="on", sql="""
+        SELECT p.region, COUNT(*) AS n FROM publisher p
+        JOIN advertiser a ON p.email = a.email AND p.city = a.day GROUP BY p.region""")
+    assert violations(q, both, strict=True, mode="dp") == []
+    exact = violations(q, both, strict=True, mode="exact")
+    assert [v.rule for v in exact] == ["exact_rooms"] and "p.city = a.day" in exact[0].message

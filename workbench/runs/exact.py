@@ -165,6 +165,14 @@ def crowds_sql(profiles: Sequence[Profile]) -> str:
             f"FROM ({people}) AS __people) AS __c WHERE __n >= ${K_PARAM}")
 
 
+def _input_k_min_counts(tree: exp.Expr) -> list[exp.Select]:
+    """The compiler's input k-min counts (``SELECT col FROM view AS __kmin ... HAVING
+    COUNT(DISTINCT identity) >= k``)."""
+    return [s for s in tree.find_all(exp.Select)
+            if isinstance(s.args.get("from_"), exp.From) and s.args["from_"].this.alias == "__kmin"
+            and s.args.get("having") is not None and s.find(exp.Distinct) is not None]
+
+
 def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Compiled:
     """The compiled exact question reading only people in crowds of at least ``k_min``."""
     if compiled.mode != "exact" or compiled.tree is None or k_min <= 1 or not profiles:
@@ -183,5 +191,12 @@ def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Com
         this=exp.select("__pu").from_("__crowds")))
     where = src.args.get("where")
     src.set("where", exp.Where(this=exp.and_(where.this, member) if where else member))
+    for counted in _input_k_min_counts(tree):
+        # a value's input k-min counts only people the run may read: whether a group shows must
+        # not depend on someone left out of every result
+        ident = counted.find(exp.Distinct).expressions[0].copy()
+        crowd = exp.In(this=exp.cast(ident, "VARCHAR"), query=exp.Subquery(
+            this=exp.select("__pu").from_("__crowds")))
+        counted.set("where", exp.Where(this=crowd))
     return dataclasses.replace(compiled, sql=tree.sql(dialect=DIALECT), tree=tree,
                                params={**compiled.params, K_PARAM: k_min})

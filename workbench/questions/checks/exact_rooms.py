@@ -6,7 +6,7 @@ person (a filter and its complement, an IN list minus one value, a range moved b
 minus its parts). An exact run reads only people whose whole public profile at least k people
 share (workbench.runs.exact); this check makes every released row a union of profile cells, so
 every released value is a sum over such crowds. An exact room approves one flat SELECT over
-datasets joined on the identity (INNER), grouped by plain columns with a public value list, whose
+datasets joined on the identity and nothing else (INNER), grouped by plain columns with a public value list, whose
 WHERE only picks released groups: each term is ``column = value`` or ``column IN (values)`` on a
 GROUP BY column, with literal values from its public list or ``one_of`` parameters whose choices
 all come from it. Aggregates are COUNT(*), COUNT(col), COUNT(DISTINCT identity), SUM and AVG of
@@ -21,6 +21,7 @@ from sqlglot import exp
 from workbench.data.rules import ColumnRule
 from workbench.questions.checks._base import CheckInput, Violation, group_keys, outer_select
 from workbench.questions.checks.allowed_outputs import aggregate_form
+from workbench.questions.checks.identity_joins import identity_column, join_target
 from workbench.questions.template import FieldRef
 
 RULE = "exact_rooms"
@@ -53,11 +54,28 @@ def exact_rooms(q: CheckInput) -> list[Violation]:
                           "plain columns"))
     out += _outputs(q, select)
     out += _input_k_min(q, select, key_cols)
+    out += _join_terms(q, select)
     where = select.args.get("where")
     if where is not None:
         terms = where.this.flatten() if isinstance(where.this, exp.And) else [where.this]
         for term in terms:
             out += _term(q, term, key_cols)
+    return out
+
+
+def _join_terms(q: CheckInput, select: exp.Select) -> list[Violation]:
+    """Joins match identities and nothing else: any further ON term (another column, a value)
+    keeps some members of a crowd and drops others, and two such results differ by one person."""
+    out: list[Violation] = []
+    for join in select.args.get("joins") or []:
+        on = join.args.get("on")
+        terms = on.flatten() if isinstance(on, exp.And) else [on] if on is not None else []
+        for term in terms:
+            if not (isinstance(term, exp.EQ) and identity_column(q, term.left)
+                    and identity_column(q, term.right)):
+                out.append(_v(f"the join condition {term.sql(dialect='duckdb')} is not allowed "
+                              f"{_WHY}; join on the identity columns only (ON p.email = a.email)",
+                              join_target(join)))
     return out
 
 
