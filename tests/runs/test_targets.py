@@ -117,6 +117,8 @@ def test_unreachable_targets_say_what_they_would_cost(room, q1):
     assert Fraction(needed) > 20
     assert plan.targets.unreachable.startswith(f"these targets need epsilon {needed}:")
     assert "left" in plan.targets.unreachable and "Loosen the targets" in plan.targets.unreachable
+    # plans are free and any participant may plan: no party's remaining budget in the reason
+    assert "only" not in plan.targets.unreachable and "is left" not in plan.targets.unreachable
     before = room.owner.budget(room.id)
     with pytest.raises(wb.BudgetExceeded):
         room.owner.run(room.id, q1, PARAMS, targets={"reach": "±0.5", "spend": "±20"})
@@ -162,3 +164,27 @@ def test_bad_targets_are_refused_and_charge_nothing(room, q1, asked, message):
     with pytest.raises(wb.InvalidInput, match=message):
         room.owner.run(room.id, q1, PARAMS, targets=asked)
     assert room.owner.budget(room.id) == before
+
+
+def test_the_crowd_count_is_never_starved_by_a_loose_target():
+    """The count k-min suppression reads keeps an error of at most k-min: a target on the hidden
+    count is refused, one on a visible COUNT(DISTINCT identity) is capped at k-min."""
+    from tests.questions.conftest import bindings
+    from workbench.questions.compile import compile_question
+    from workbench.questions.spec import Question
+    from workbench.runs.release import CROWD
+    from workbench.runs.targets import plan_targets
+
+    views = Question(name="v", sql="SELECT p.region, SUM(p.pageviews) AS views FROM publisher p "
+                                   "GROUP BY p.region")
+    compiled = compile_question(views, bindings(), {})
+    with pytest.raises(wb.InvalidInput, match="hidden crowd count"):
+        plan_targets(compiled, views, 10, {"views": 100, CROWD: 1e9}, Fraction(0))
+    dp, _ = plan_targets(compiled, views, 10, {"views": 100}, Fraction(0))
+    assert dp.plan.aggregate(CROWD).ci_half_width <= 10
+
+    reach = Question(name="r", sql="SELECT p.region, COUNT(DISTINCT p.email) AS n, "
+                                   "SUM(p.pageviews) AS views FROM publisher p GROUP BY p.region")
+    dp, _ = plan_targets(compile_question(reach, bindings(), {}), reach, 10,
+                         {"n": 1e9, "views": 100}, Fraction(0))
+    assert dp.crowd == "n" and dp.plan.aggregate("n").ci_half_width <= 10

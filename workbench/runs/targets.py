@@ -36,8 +36,13 @@ def plan_targets(compiled: Compiled, spec: Question, k_min: int, asked: Mapping[
     """The cheapest DP plan meeting every target (no data read, nothing charged)."""
     aggs, crowd, hidden = aggregates_for(compiled, k_min)
     wanted = absolute_targets(spec, asked)
-    if hidden and crowd is not None:
-        wanted.setdefault(crowd, float(k_min))
+    if crowd is not None:
+        # the crowd count decides suppression: it is never starved of budget by a loose target
+        if hidden and crowd in wanted:
+            raise InvalidInput(f"{crowd!r} is the room's hidden crowd count, not a column of the "
+                               "result; its error follows the room's k-min")
+        if hidden or crowd in wanted:
+            wanted[crowd] = min(wanted.get(crowd, float(k_min)), float(k_min))
     keys = compiled.key_values
     solved = solve_targets(aggs, wanted, n_groups=len(keys) if keys is not None else 0,
                            keys_public=keys is not None, delta=0 if keys is not None else delta)
@@ -48,12 +53,16 @@ def unreachable(cur: Any, room: Room, parties: Sequence[str], datasets: Sequence
                 cost: Budget, names: Mapping[str, str]) -> str | None:
     """Why a charge of ``cost`` cannot be run now (None when it can): the room's bounds per run,
     a party's budget left or a connection cap."""
+    needed = f"these targets need epsilon {display(cost.epsilon, up=True)}"
     try:
         budgets.check_epsilon(cur, room, cost.epsilon)
+    except InvalidInput as err:  # the room's public bounds per run
+        return f"{needed}: {err.message} Loosen the targets."
+    try:
         budgets.check_fits(cur, room, parties, budgets.sources_of(cur, room.id, datasets), cost,
                            dict(names))
-    except (InvalidInput, BudgetExceeded) as err:
-        return (f"these targets need epsilon {display(cost.epsilon, up=True)}: {err.message} "
+    except BudgetExceeded:  # never another party's figures: plans are free, so they would leak
+        return (f"{needed}: more than a data party's budget or a data connection's cap has left. "
                 "Loosen the targets, or ask for more budget.")
     return None
 
