@@ -253,15 +253,22 @@ def insert_cohort(cur: Any, *, id: str, room_id: str, name: str, kind: str, stat
 def update_cohort(cur: Any, cohort_id: str, *, status: str, noisy_size: int | None,
                   size_ci95: float | None, metadata: dict[str, Any], new_version: bool,
                   question_version: int | None = None,
-                  parameters: dict[str, Any] | None = None) -> None:
-    """Record a build: status, released size, metadata; a new version when members changed."""
+                  parameters: dict[str, Any] | None = None,
+                  datasets: list[str] | None = None, member_dataset_id: str | None = None) -> None:
+    """Record a build: status, released size, metadata; a new version when members changed.
+
+    ``datasets`` joins the datasets the cohort was ever derived from (a refresh of a changed
+    question may read others): consent, charges and unlink clean-up go by all of them.
+    """
     cur.execute(
         "UPDATE cohorts SET status = ?, noisy_size = ?, size_ci95 = ?, metadata = ?,"
         " version = version + ?, question_version = coalesce(?, question_version),"
-        " parameters = coalesce(?, parameters), refreshed_at = now() WHERE id = ?",
+        " parameters = coalesce(?, parameters),"
+        " datasets = list_sort(list_distinct(list_concat(datasets, coalesce(?::VARCHAR[], [])))),"
+        " member_dataset_id = coalesce(?, member_dataset_id), refreshed_at = now() WHERE id = ?",
         [status, noisy_size, size_ci95, json.dumps(metadata, default=str), int(new_version),
          question_version, None if parameters is None else json.dumps(parameters, default=str),
-         cohort_id])
+         datasets, member_dataset_id, cohort_id])
 
 
 def delete_cohort(cur: Any, cohort_id: str) -> None:

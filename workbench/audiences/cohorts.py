@@ -186,7 +186,9 @@ def _build(store: Store, actor: Actor, access: RoomAccess, cohort_id: str, charg
                                       charge_id)}
         rec.update_cohort(cur, cohort_id, status="ready", noisy_size=size.values[0],
                           size_ci95=size.ci95, metadata=meta, new_version=True,
-                          question_version=row[5], parameters=parameters)
+                          question_version=row[5], parameters=parameters,
+                          datasets=list(compiled.datasets),
+                          member_dataset_id=compiled.member_dataset_id)
         record(cur, actor, "audience.cohort.built", room_id=room.id, resource_type="cohort",
                resource_id=cohort_id, reason="members kept inside the service",
                detail={"size": size.values[0], "dp": size.dp, "epsilon": str(size.epsilon)})
