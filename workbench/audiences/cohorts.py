@@ -215,8 +215,8 @@ def create_cohort(store: Store, actor: Actor, room_id: str, body: w.CohortCreate
         if rec.name_taken(cur, room_id, name):
             raise Conflict(f"the room already has a cohort named {name!r}; pick another name")
         row, spec, compiled = _prepare(cur, access, question_id, body.parameters)
-        charge(cur, access.room, parties_of(cur, room_id, compiled.datasets), compiled.datasets,
-               charge_id, eps, actor.user_id)
+        charge(store, cur, access.room, parties_of(cur, room_id, compiled.datasets),
+               compiled.datasets, charge_id, eps, actor.user_id)
     return _build(store, actor, access, cohort_id, charge_id, row, spec, compiled,
                   body.parameters, eps, name=name)
 
@@ -237,8 +237,8 @@ def refresh_cohort(store: Store, actor: Actor, room_id: str, cohort_id: str,
                                "from its seed instead")
         parameters = json.loads(found.parameters) if body.parameters is None else body.parameters
         row, spec, compiled = _prepare(cur, access, found.question_id, parameters)
-        charge(cur, access.room, parties_of(cur, room_id, compiled.datasets), compiled.datasets,
-               charge_id, eps, actor.user_id)
+        charge(store, cur, access.room, parties_of(cur, room_id, compiled.datasets),
+               compiled.datasets, charge_id, eps, actor.user_id)
     return _build(store, actor, access, cohort_id, charge_id, row, spec, compiled, parameters,
                   eps, name=None)
 
@@ -291,7 +291,9 @@ def drop_cohorts_of_unlinked_data(cur: Any, room_id: str, dataset_id: str) -> in
     unlinked", as the audit of an export that happened."""
     ids = rec.cohorts_reading(cur, room_id, dataset_id)
     ids += [child for c in list(ids) for child in rec.seeded_by(cur, c) if child not in ids]
-    for a in rec.activations_of(cur, ids):
+    exports = {a.id: a for a in rec.activations_of(cur, ids)}
+    exports.update({a.id: a for a in rec.activations_from(cur, room_id, dataset_id)})
+    for a in exports.values():
         folder = a.folder or _legacy_folder(cur, a)
         if folder is not None:
             dest.remove_export(folder)

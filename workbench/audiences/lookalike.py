@@ -300,7 +300,7 @@ def train_lookalike(store: Store, actor: Actor, room_id: str, body: w.LookalikeC
         if dataset is None:
             raise NotFound("the seed's dataset was removed from the room")
         cols = check_features(rec.columns(cur, dataset.id), body.features)
-        charge(cur, access.room, parties_of(cur, room_id, seed.datasets), seed.datasets,
+        charge(store, cur, access.room, parties_of(cur, room_id, seed.datasets), seed.datasets,
                charge_id, eps, actor.user_id)
     blocks = blocks_for(n_seed)
     with store.reader() as cur:

@@ -83,7 +83,7 @@ def match_rates(store: Store, actor: Actor, room_id: str, body: w.MatchRatesRequ
             raise InvalidInput("no dataset is provisioned in this room yet; match rates need "
                                "each party's dataset")
         orgs = sorted({d.org_id for d in infos})
-        charge(cur, access.room, orgs, [d.id for d in infos], charge_id, eps, actor.user_id)
+        charge(store, cur, access.room, orgs, [d.id for d in infos], charge_id, eps, actor.user_id)
     kinds = _by_kind(infos)
     exact: list[int] = []
     slots: list[tuple[str, str, list[rec.DatasetInfo]]] = []

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from workbench.data.external import verify_unchanged
 from workbench.data.templates import readiness
 from workbench.errors import Conflict
 from workbench.governance.model import Room
 from workbench.privacy import Aggregate, Budget, plan_release, release, to_fraction
 from workbench.runs import budgets
+from workbench.store import Store
 
 LIBRARIES = ("duckdb", "opendp", "scikit-learn", "sqlglot")
 
@@ -41,20 +43,23 @@ def epsilon_of(value: Any) -> Fraction:
     return to_fraction(value, name="epsilon")
 
 
-def charge(cur: Any, room: Room, parties: list[str], dataset_ids: list[str], charge_id: str,
-           epsilon: Fraction, user_id: str) -> None:
+def charge(store: Store, cur: Any, room: Room, parties: list[str], dataset_ids: list[str],
+           charge_id: str, epsilon: Fraction, user_id: str) -> None:
     """Spend ``epsilon`` on every party's ledger and every read connection's cap, through the
     runs' ledger (BudgetExceeded when one cannot pay; the room's epsilon bounds apply).
 
     Committed in the caller's transaction before the data is read, and never refunded. Nothing
-    is spent when DP is off in the room.
+    is spent when DP is off in the room. First, as before a run: audiences read through the
+    store's DuckDB, so data only Spark reads, or external data changed since it was registered,
+    is refused here with nothing charged (never read as empty after the charge).
     """
+    sources = budgets.sources_of(cur, room.id, dataset_ids)
+    verify_unchanged(store, cur, [s.connection_id for s in sources], None)
     if not room.dp_enabled or not parties:
         return
     budgets.check_epsilon(cur, room, epsilon)
     amount = Budget(epsilon=epsilon, delta=Fraction(0))
-    budgets.charge(cur, room, sorted(set(parties)), budgets.sources_of(cur, room.id, dataset_ids),
-                   charge_id, amount, user_id)
+    budgets.charge(cur, room, sorted(set(parties)), sources, charge_id, amount, user_id)
 
 
 def check_active(cur: Any, room: Room) -> None:

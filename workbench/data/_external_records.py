@@ -117,9 +117,10 @@ def create_spark_only_view(cur: Any, table_name: str, columns: list[tuple[str, s
                            message: str) -> None:
     """The relation in schema ds of data only Spark reads: its columns, and an error if DuckDB
     ever reads it (a store served later on DuckDB must not see it as empty)."""
-    cols = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[t]}) AS \"{c.replace(chr(34), chr(34) * 2)}\""
-                     for c, t in columns)
     text = message.replace("'", "''")
+    # every column is the error itself: a filter or join on a column cannot optimise it away
+    cols = ", ".join(f"CAST(error('{text}') AS {_DUCKDB_TYPES[t]}) AS \"{c.replace(chr(34), chr(34) * 2)}\""
+                     for c, t in columns)
     cur.execute(f"CREATE VIEW ds.{table_name} AS SELECT {cols} FROM range(1)"
                 f" WHERE CAST(error('{text}') AS BOOLEAN)")
 

@@ -29,6 +29,7 @@ import pyarrow as pa
 from workbench.contract.consent import effective_k_min
 from workbench.data import _records as data_rec
 from workbench.data import provisioning
+from workbench.data.external import verify_unchanged
 from workbench.engine import execute
 from workbench.errors import Conflict, InvalidInput, NotFound
 from workbench.governance.audit import record
@@ -105,9 +106,11 @@ def publish(store: Store, actor: Actor, room_id: str, dataset_id: str, body: w.T
         choice = _choice(resolved.types, list(ds.columns), resolved.rules, body)
         plan = plan_twin(choice.columns, eps)
         budgets.check_epsilon(cur, room, eps)
-        hashes = budgets.charge(cur, room, [ds.org_id],
-                                budgets.sources_of(cur, room_id, [dataset_id]), charge_id,
-                                plan.budget, actor.user_id)
+        sources = budgets.sources_of(cur, room_id, [dataset_id])
+        # read through the store's DuckDB: data only Spark reads, or changed, is refused uncharged
+        verify_unchanged(store, cur, [s.connection_id for s in sources], None)
+        hashes = budgets.charge(cur, room, [ds.org_id], sources, charge_id, plan.budget,
+                                actor.user_id)
         rec.insert_twin(cur, twin_id=twin_id, room_id=room_id, dataset_id=dataset_id,
                         org_id=ds.org_id, epsilon=str(plan.epsilon), delta=str(plan.delta),
                         charge_id=charge_id, match_rate=rate, match_rate_source=rate_source,
