@@ -28,3 +28,19 @@ def test_a_refresh_that_reads_a_new_dataset_counts_it(room, activation_root):
 
     room.partner.unprovision_dataset(room.id, room.advertiser_dataset)
     assert cohort.id not in [c.id for c in room.owner.cohorts(room.id)]
+
+
+def test_an_unlink_removes_the_exports_of_a_cohort_deleted_before(room, activation_root):
+    from tests.audiences.conftest import add_user_list
+
+    qid = add_user_list(room)
+    cohort = room.owner.create_cohort(room.id, "c", qid, {"min_amount": 0}, epsilon="1")
+    room.owner.set_activation_policy(room.id, room.publisher_dataset, True)
+    room.partner.set_activation_policy(room.id, room.advertiser_dataset, True)
+    destination = room.owner.create_destination(room.id, "csv", "csv", "out")
+    room.owner.activate(room.id, cohort.id, destination.id, impressions=1, per="day")
+    room.owner.delete_cohort(room.id, cohort.id)
+    assert [p for p in activation_root.rglob("*") if p.is_file()]
+    room.partner.unprovision_dataset(room.id, room.advertiser_dataset)
+    assert not [p for p in activation_root.rglob("*") if p.is_file()]
+    assert [a.source_status for a in room.partner.activations(room.id)] == ["source unlinked"]

@@ -435,6 +435,14 @@ def activations_of(cur: Any, cohort_ids: list[str]) -> list[Activation]:
                      " AND source_status IS NULL ORDER BY created_at, id", [cohort_ids])
 
 
+def activations_from(cur: Any, room_id: str, dataset_id: str) -> list[Activation]:
+    """Every export of the room computed from this dataset whose source is still linked (by the
+    datasets its manifest records, so the exports of a deleted cohort are found too)."""
+    return fetch_all(cur, Activation, _ACT + " WHERE room_id = ? AND source_status IS NULL"
+                     " AND list_contains(coalesce(CAST(json_extract(manifest, '$.datasets')"
+                     " AS VARCHAR[]), []), ?) ORDER BY created_at, id", [room_id, dataset_id])
+
+
 def mark_source_unlinked(cur: Any, activation_id: str) -> None:
     """An export whose cohort was computed from data now unlinked: kept as the audit of the
     export, its files gone."""

@@ -240,6 +240,9 @@ def activate(store: Store, actor: Actor, room_id: str, cohort_id: str, body: w.A
                 "members": data["lines"] - (1 if d.format in ("gam", "csv") else 0),
                 "identifiers": IDENTIFIERS, "files": [data],
                 "run_manifest": json.loads(cohort.metadata).get("manifest", {}),
+                # what the members were computed from: an unlink of any of these removes the
+                # export's files, even after the cohort itself was deleted
+                "datasets": sorted(cohort.datasets),
             }
             meta = _write(folder, "manifest.json", iter([json.dumps(manifest, indent=2) + "\n"]))
             files = [data, {**meta, "lines": 1}]
