@@ -87,3 +87,17 @@ def test_avg_interval_narrows_with_group_size_and_stays_in_bounds():
     (small_lo, small_hi), (big_lo, big_hi) = intervals["avg_spend"]
     assert 0 <= small_lo <= small_hi <= 250 and big_hi - big_lo < small_hi - small_lo
     assert big_hi - big_lo < 1  # 50,000 buyers: the average is known to within a unit
+
+
+def test_interval_work_is_bounded_whatever_the_scales_and_groups():
+    """Intervals are computed after the charge: a huge count scale (max_rows 100 at the room's
+    smallest epsilon) gives the clamping bounds at once, and thousands of groups go in chunks."""
+    from workbench.privacy._intervals import ratio_intervals
+
+    wide = ratio_intervals([500.0] * 1000, [10.0] * 1000, sum_scale=2e6, count_scale=20_000,
+                           lower=0, upper=1000)
+    assert wide == [(0.0, 1000.0)] * 1000
+    many = ratio_intervals([5000.0 + g for g in range(3000)], [100.0] * 3000, sum_scale=200,
+                           count_scale=50, lower=0, upper=1000)
+    assert len(many) == 3000 and all(0 <= lo <= 50 + g / 100 <= hi <= 1000
+                                     for g, (lo, hi) in enumerate(many))

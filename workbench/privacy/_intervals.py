@@ -17,7 +17,9 @@ uniform), and the bounds only cut values the truth cannot take. When the release
 larger than every count noise that matters (|Xc| <= K except with probability below 1e-10), the
 accepted set is one interval around S'/C' (moving r away from S'/C' widens the window of every
 term of the mixture), found by bisection on each side; otherwise (tiny or negative noisy counts)
-the interval is the whole of [lower, upper].
+the interval is the whole of [lower, upper]. The work is bounded (it runs after the charge): rows
+go in chunks, and a count noise so wide that its law needs more than ``MAX_POINTS`` points gives
+the whole of [lower, upper] too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ import numpy as np
 TAIL = 1e-10
 #: bisection steps per side (halves the bracket each time: 2**-32 of the bounds' width)
 STEPS = 32
+#: the most count-noise points the mixture is summed over (count scales up to about 360); past
+#: that, the interval is the clamping bounds (still valid; the count's noise is huge anyway)
+MAX_POINTS = 20_001
+#: rows x points per step: memory and time stay bounded whatever the number of groups
+CHUNK_CELLS = 2_000_000
 
 
 def _cdf(x: np.ndarray, scale: float) -> np.ndarray:
@@ -73,7 +80,19 @@ def ratio_intervals(sums: Sequence[float], counts: Sequence[float], *, sum_scale
     if not len(s):
         return []
     k, pk = _count_law(count_scale)
-    level = 1 - alpha
+    if len(k) > MAX_POINTS:  # computed after the charge: never unbounded work
+        return [(float(lower), float(upper))] * len(s)
+    rows = max(1, CHUNK_CELLS // len(k))
+    out: list[tuple[float, float]] = []
+    for start in range(0, len(s), rows):
+        out += _intervals(s[start:start + rows], c[start:start + rows], sum_scale, k, pk,
+                          float(lower), float(upper), 1 - alpha)
+    return out
+
+
+def _intervals(s: np.ndarray, c: np.ndarray, sum_scale: float, k: np.ndarray, pk: np.ndarray,
+               lower: float, upper: float, level: float) -> list[tuple[float, float]]:
+    """:func:`ratio_intervals` for one chunk of rows."""
 
     def accepted(r: np.ndarray) -> np.ndarray:
         return _p_inside(r, np.abs(s - r * c), sum_scale, k, pk) < level
