@@ -194,7 +194,9 @@ def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Com
     for counted in _input_k_min_counts(tree):
         # a value's input k-min counts only people the run may read: whether a group shows must
         # not depend on someone left out of every result
-        ident = counted.find(exp.Distinct).expressions[0].copy()
+        distinct = counted.find(exp.Distinct)
+        assert distinct is not None  # _input_k_min_counts keeps only selects with one
+        ident = distinct.expressions[0].copy()
         crowd = exp.In(this=exp.cast(ident, "VARCHAR"), query=exp.Subquery(
             this=exp.select("__pu").from_("__crowds")))
         counted.set("where", exp.Where(this=crowd))
