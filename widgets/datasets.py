@@ -17,7 +17,7 @@ import traitlets as T
 
 from workbench.client import Client
 from workbench.client.datasets import CHUNK_BYTES
-from workbench.errors import NotFound, PermissionDenied
+from workbench.errors import NotFound, PermissionDenied, WorkbenchError
 from workbench.wire import data as d
 from widgets._common import (Console, Status, button, esc, fetch_room, guarded, heading, pick_room, set_options, show,
                              table_html)
@@ -335,6 +335,9 @@ class DatasetManager(Console):
                 self.client.cancel_upload(self.schema.upload_id)
             except NotFound:
                 pass  # it expired already
+            except WorkbenchError as exc:  # best effort: the slot also frees when it expires
+                self.status.info(f"the earlier upload could not be cancelled ({exc}); it expires "
+                                 "on its own")
         self.schema = None
         show(self.connect_form, False)
 

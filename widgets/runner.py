@@ -322,8 +322,13 @@ class QuestionRunner(Console):
         self._stale()
         request = self._request()
         room_id, qid, _, eps, aims = request
+        try:
+            targets = parse_targets(aims)
+        except ValueError as exc:  # a typo in the targets: say how to write them, not a widget failure
+            self.status.error(str(exc))
+            return
         plan = guarded(self.status, lambda: self.client.plan(room_id, qid, self.parameters(), epsilon=eps,
-                                                             targets=parse_targets(aims)))
+                                                             targets=targets))
         if plan is None:
             return
         self.plan = plan

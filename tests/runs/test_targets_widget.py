@@ -34,3 +34,13 @@ def test_the_runner_plans_and_runs_by_target_error(admin, make_org):
     runner.targets.value = "reach ±0.5, spend ±1"
     runner.preview.click()
     assert "these targets need epsilon" in runner.plan_box.value
+
+
+def test_a_typo_in_the_targets_says_how_to_write_them(admin, make_org, caplog):
+    room = build_room(admin, make_org, epsilon_budget="10")
+    add_q1(room)
+    runner = QuestionRunner(room.owner)
+    runner.targets.value = "reach"
+    runner.preview.click()
+    assert "a column and an error" in runner.status.text and "unexpected" not in runner.status.text
+    assert runner.run_button.disabled and "widget action failed" not in caplog.text
