@@ -18,10 +18,15 @@ def test_parse_targets_reads_columns_and_errors() -> None:
         parse_targets("reach")
 
 
-def test_the_runner_plans_and_runs_by_target_error(admin, make_org):
+def test_the_runner_plans_and_runs_by_target_error(admin, make_org, caplog):
     room = build_room(admin, make_org, epsilon_budget="10")
     add_q1(room)
     runner = QuestionRunner(room.owner)
+    # a typo says how to write targets (not a widget failure) and plans nothing
+    runner.targets.value = "reach"
+    runner.preview.click()
+    assert "a column and an error" in runner.status.text and "unexpected" not in runner.status.text
+    assert runner.run_button.disabled and "widget action failed" not in caplog.text
     runner.targets.value = "reach ±5, spend ±3000"
     runner.preview.click()
     assert not runner.run_button.disabled, runner.status.text
@@ -35,12 +40,3 @@ def test_the_runner_plans_and_runs_by_target_error(admin, make_org):
     runner.preview.click()
     assert "these targets need epsilon" in runner.plan_box.value
 
-
-def test_a_typo_in_the_targets_says_how_to_write_them(admin, make_org, caplog):
-    room = build_room(admin, make_org, epsilon_budget="10")
-    add_q1(room)
-    runner = QuestionRunner(room.owner)
-    runner.targets.value = "reach"
-    runner.preview.click()
-    assert "a column and an error" in runner.status.text and "unexpected" not in runner.status.text
-    assert runner.run_button.disabled and "widget action failed" not in caplog.text

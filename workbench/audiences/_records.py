@@ -429,18 +429,15 @@ def activations(cur: Any, room_id: str) -> list[Activation]:
                      [room_id])
 
 
-def activations_of(cur: Any, cohort_ids: list[str]) -> list[Activation]:
-    """Every export of these cohorts whose source is still linked."""
-    return fetch_all(cur, Activation, _ACT + " WHERE list_contains(?, cohort_id)"
-                     " AND source_status IS NULL ORDER BY created_at, id", [cohort_ids])
-
-
-def activations_from(cur: Any, room_id: str, dataset_id: str) -> list[Activation]:
-    """Every export of the room computed from this dataset whose source is still linked (by the
-    datasets its manifest records, so the exports of a deleted cohort are found too)."""
+def activations_from(cur: Any, room_id: str, dataset_id: str, cohort_ids: list[str]
+                     ) -> list[Activation]:
+    """Every export of the room computed from this dataset whose source is still linked: by the
+    datasets its manifest records (so a deleted cohort's exports are found too), or, for exports
+    made before manifests recorded them, by its cohort."""
     return fetch_all(cur, Activation, _ACT + " WHERE room_id = ? AND source_status IS NULL"
-                     " AND list_contains(coalesce(CAST(json_extract(manifest, '$.datasets')"
-                     " AS VARCHAR[]), []), ?) ORDER BY created_at, id", [room_id, dataset_id])
+                     " AND (list_contains(?, cohort_id) OR list_contains(coalesce(CAST("
+                     "json_extract(manifest, '$.datasets') AS VARCHAR[]), []), ?))"
+                     " ORDER BY created_at, id", [room_id, cohort_ids, dataset_id])
 
 
 def mark_source_unlinked(cur: Any, activation_id: str) -> None:

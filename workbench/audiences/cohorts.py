@@ -291,9 +291,7 @@ def drop_cohorts_of_unlinked_data(cur: Any, room_id: str, dataset_id: str) -> in
     unlinked", as the audit of an export that happened."""
     ids = rec.cohorts_reading(cur, room_id, dataset_id)
     ids += [child for c in list(ids) for child in rec.seeded_by(cur, c) if child not in ids]
-    exports = {a.id: a for a in rec.activations_of(cur, ids)}
-    exports.update({a.id: a for a in rec.activations_from(cur, room_id, dataset_id)})
-    for a in exports.values():
+    for a in rec.activations_from(cur, room_id, dataset_id, ids):
         folder = a.folder or _legacy_folder(cur, a)
         if folder is not None:
             dest.remove_export(folder)

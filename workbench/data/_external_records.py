@@ -128,8 +128,8 @@ def create_spark_only_view(cur: Any, table_name: str, columns: list[tuple[str, s
 def spark_only(cur: Any, conn_id: str) -> bool:
     """Whether only Spark reads this connection (a URI or catalog table): the store's DuckDB
     cannot count or scan it."""
-    return bool(scalar(cur, "SELECT count(*) FROM external_connections WHERE connection_id = ?"
-                            " AND reader = 'spark'", [conn_id]))
+    record = external_of(cur, conn_id)
+    return record is not None and record.reader == "spark"
 
 
 def insert_external(cur: Any, record: ExternalRecord) -> None:

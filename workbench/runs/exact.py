@@ -165,12 +165,23 @@ def crowds_sql(profiles: Sequence[Profile]) -> str:
             f"FROM ({people}) AS __people) AS __c WHERE __n >= ${K_PARAM}")
 
 
-def _input_k_min_counts(tree: exp.Expr) -> list[exp.Select]:
+def _in_crowds(identity: exp.Expr) -> exp.Expr:
+    """``identity`` is one of the people in crowds of at least k."""
+    return exp.In(this=exp.cast(identity.copy(), "VARCHAR"),
+                  query=exp.Subquery(this=exp.select("__pu").from_("__crowds")))
+
+
+def _input_k_min_counts(tree: exp.Expr) -> list[tuple[exp.Select, exp.Expr]]:
     """The compiler's input k-min counts (``SELECT col FROM view AS __kmin ... HAVING
-    COUNT(DISTINCT identity) >= k``)."""
-    return [s for s in tree.find_all(exp.Select)
-            if isinstance(s.args.get("from_"), exp.From) and s.args["from_"].this.alias == "__kmin"
-            and s.args.get("having") is not None and s.find(exp.Distinct) is not None]
+    COUNT(DISTINCT identity) >= k``), each with the identity it counts."""
+    out = []
+    for select in tree.find_all(exp.Select):
+        source = select.args.get("from_")
+        having = select.args.get("having")
+        distinct = having.find(exp.Distinct) if having is not None else None
+        if isinstance(source, exp.From) and source.this.alias == "__kmin" and distinct is not None:
+            out.append((select, distinct.expressions[0]))
+    return out
 
 
 def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Compiled:
@@ -187,18 +198,12 @@ def restrict(compiled: Compiled, profiles: Sequence[Profile], k_min: int) -> Com
     crowds = parse_one(crowds_sql(profiles), dialect=DIALECT)
     with_.set("expressions", [exp.CTE(this=crowds, alias=exp.TableAlias(
         this=exp.to_identifier("__crowds"))), *with_.expressions])
-    member = exp.In(this=exp.cast(pu, "VARCHAR"), query=exp.Subquery(
-        this=exp.select("__pu").from_("__crowds")))
     where = src.args.get("where")
+    member = _in_crowds(pu)
     src.set("where", exp.Where(this=exp.and_(where.this, member) if where else member))
-    for counted in _input_k_min_counts(tree):
+    for counted, identity in _input_k_min_counts(tree):
         # a value's input k-min counts only people the run may read: whether a group shows must
         # not depend on someone left out of every result
-        distinct = counted.find(exp.Distinct)
-        assert distinct is not None  # _input_k_min_counts keeps only selects with one
-        ident = distinct.expressions[0].copy()
-        crowd = exp.In(this=exp.cast(ident, "VARCHAR"), query=exp.Subquery(
-            this=exp.select("__pu").from_("__crowds")))
-        counted.set("where", exp.Where(this=crowd))
+        counted.set("where", exp.Where(this=_in_crowds(identity)))
     return dataclasses.replace(compiled, sql=tree.sql(dialect=DIALECT), tree=tree,
                                params={**compiled.params, K_PARAM: k_min})

@@ -21,7 +21,7 @@ from sqlglot import exp
 from workbench.data.rules import ColumnRule
 from workbench.questions.checks._base import CheckInput, Violation, group_keys, outer_select
 from workbench.questions.checks.allowed_outputs import aggregate_form
-from workbench.questions.checks.identity_joins import identity_column, join_target
+from workbench.questions.checks.identity_joins import identity_column, join_target, on_terms
 from workbench.questions.template import FieldRef
 
 RULE = "exact_rooms"
@@ -68,9 +68,7 @@ def _join_terms(q: CheckInput, select: exp.Select) -> list[Violation]:
     keeps some members of a crowd and drops others, and two such results differ by one person."""
     out: list[Violation] = []
     for join in select.args.get("joins") or []:
-        on = join.args.get("on")
-        terms = on.flatten() if isinstance(on, exp.And) else [on] if on is not None else []
-        for term in terms:
+        for term in on_terms(join):
             if not (isinstance(term, exp.EQ) and identity_column(q, term.left)
                     and identity_column(q, term.right)):
                 out.append(_v(f"the join condition {term.sql(dialect='duckdb')} is not allowed "

@@ -21,9 +21,8 @@ def identity_joins(q: CheckInput) -> list[Violation]:
             continue
         for join in select.args.get("joins") or []:
             target = join_target(join)
-            on = join.args.get("on")
-            terms = on.flatten() if isinstance(on, exp.And) else [on] if on is not None else []
-            if on is not None and not any(
+            terms = on_terms(join)
+            if terms and not any(
                     isinstance(t, exp.EQ) and identity_column(q, t.left)
                     and identity_column(q, t.right) for t in terms):
                 out.append(Violation(rule=RULE, dataset=target, message=(
@@ -36,6 +35,12 @@ def identity_joins(q: CheckInput) -> list[Violation]:
                     f"{kind} JOIN {target} is not allowed in a room without differential privacy; "
                     "use an inner JOIN (unmatched rows of an outer join can be differenced)")))
     return out
+
+
+def on_terms(join: exp.Join) -> list[exp.Expr]:
+    """The AND-ed terms of a join's ON (none for a join without one)."""
+    on = join.args.get("on")
+    return list(on.flatten()) if isinstance(on, exp.And) else [on] if on is not None else []
 
 
 def join_target(join: exp.Join) -> str:
